@@ -1,0 +1,157 @@
+"""The clinic profile: name, city, contact details, booking link and opening hours.
+
+Loaded from one YAML file (``clinic/profile.yml`` by default). Every clinic fact the
+assistant states comes from here; responses reach the values through slots that
+``action_session_start`` fills.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_HOURS_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+REQUIRED = ("name", "city", "phone", "email", "address", "booking_link")
+
+
+class ProfileError(ValueError):
+    """The clinic profile file is missing a field or has a malformed value."""
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    """Opening hours for one day."""
+
+    opens: time
+    closes: time
+
+
+@dataclass(frozen=True)
+class ClinicProfile:
+    """The clinic's facts, as the clinic wrote them in the profile file."""
+
+    name: str
+    city: str
+    province: str
+    phone: str
+    email: str
+    address: str
+    booking_link: str
+    timezone: str = "America/Edmonton"
+    hours: dict[str, OpeningHours] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "ClinicProfile":
+        missing = [key for key in REQUIRED if not str(raw.get(key) or "").strip()]
+        if missing:
+            raise ProfileError(f"clinic profile is missing: {', '.join(missing)}")
+        hours: dict[str, OpeningHours] = {}
+        for day, span in (raw.get("hours") or {}).items():
+            day_key = str(day).strip().lower()
+            if day_key not in DAYS:
+                raise ProfileError(f"clinic profile hours: unknown day {day!r}")
+            match = _HOURS_RE.match(str(span))
+            if not match:
+                raise ProfileError(
+                    f"clinic profile hours for {day_key}: expected 'HH:MM-HH:MM', "
+                    f"got {span!r}"
+                )
+            h1, m1, h2, m2 = (int(g) for g in match.groups())
+            hours[day_key] = OpeningHours(time(h1, m1), time(h2, m2))
+        timezone = str(raw.get("timezone") or "America/Edmonton")
+        ZoneInfo(timezone)  # raises for an unknown zone
+        return cls(
+            name=str(raw["name"]).strip(),
+            city=str(raw["city"]).strip(),
+            province=str(raw.get("province") or "").strip(),
+            phone=str(raw["phone"]).strip(),
+            email=str(raw["email"]).strip(),
+            address=str(raw["address"]).strip(),
+            booking_link=str(raw["booking_link"]).strip(),
+            timezone=timezone,
+            hours=hours,
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> "ClinicProfile":
+        try:
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ProfileError(f"clinic profile not found at {path}") from exc
+        if not isinstance(raw, dict):
+            raise ProfileError(f"clinic profile {path} is not a YAML mapping")
+        return cls.from_dict(raw)
+
+    def hours_text(self) -> str:
+        """Opening hours as a patient reads them, e.g. 'Monday to Thursday 8 a.m. to 6 p.m.'."""
+        if not self.hours:
+            return ""
+        groups: list[tuple[list[str], OpeningHours]] = []
+        for day in DAYS:
+            span = self.hours.get(day)
+            if span is None:
+                continue
+            previous = groups[-1] if groups else None
+            if (
+                previous is not None
+                and previous[1] == span
+                and DAYS.index(previous[0][-1]) == DAYS.index(day) - 1
+            ):
+                previous[0].append(day)
+            else:
+                groups.append(([day], span))
+        parts = []
+        for days, span in groups:
+            label = days[0].title() if len(days) == 1 else (
+                f"{days[0].title()} to {days[-1].title()}"
+            )
+            parts.append(f"{label} {_clock(span.opens)} to {_clock(span.closes)}")
+        return "; ".join(parts)
+
+    def is_open(self, moment: datetime) -> bool:
+        """Whether the clinic is open at ``moment`` (an aware datetime)."""
+        local = moment.astimezone(ZoneInfo(self.timezone))
+        span = self.hours.get(DAYS[local.weekday()])
+        return span is not None and span.opens <= local.time() < span.closes
+
+    def as_slots(self) -> dict[str, str]:
+        """The slot values that responses use, e.g. ``{clinic_phone}``."""
+        return {
+            "clinic_name": self.name,
+            "clinic_city": self.city,
+            "clinic_phone": self.phone,
+            "clinic_email": self.email,
+            "clinic_address": self.address,
+            "clinic_booking_link": self.booking_link,
+            "clinic_hours": self.hours_text() or "not listed yet",
+        }
+
+
+def _clock(moment: time) -> str:
+    suffix = "a.m." if moment.hour < 12 else "p.m."
+    hour = moment.hour % 12 or 12
+    return f"{hour}:{moment.minute:02d} {suffix}" if moment.minute else f"{hour} {suffix}"
+
+
+_cache: dict[Path, tuple[float, ClinicProfile]] = {}
+
+
+def current_profile(path: Path) -> ClinicProfile:
+    """The profile at ``path``, re-read only when the file changes (one ``stat`` a call).
+
+    The action server calls this on every turn that states a clinic fact, so an edit to
+    the profile file is live without a restart.
+    """
+    path = Path(path)
+    mtime = path.stat().st_mtime
+    cached = _cache.get(path)
+    if cached is None or cached[0] != mtime:
+        cached = (mtime, ClinicProfile.load(path))
+        _cache[path] = cached
+    return cached[1]
