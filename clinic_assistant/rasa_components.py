@@ -2,14 +2,88 @@
 # No `from __future__ import annotations` here: Rasa matches component inputs by
 # their (evaluated) type hints.
 
+import re
 from typing import Any, Dict, List, Text
 
+from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import SPACY_DOCS
 from rasa.nlu.extractors.spacy_entity_extractor import SpacyEntityExtractor
 from rasa.nlu.utils.spacy_utils import SpacyModel
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+# The patient's own words, kept on the message when PatientTextGuard rewrites the text
+# that the rest of the pipeline sees.
+ORIGINAL_TEXT = "original_text"
+_PAYLOAD_INTENT = re.compile(r"^/\s*([A-Za-z_][\w/.-]*)\s*(?:[{@].*)?$", re.DOTALL)
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
+)
+class PatientTextGuard(GraphComponent):
+    """First in the pipeline: decides what the rest of the pipeline reads.
+
+    - A message like "/request_booking" names an intent directly (Rasa's payload
+      syntax, which Rasa applies after the pipeline). Only the payloads the
+      assistant's own buttons send are kept; any other intent name a patient types,
+      like "/faq" or "/restart", becomes ``unclear_intent`` ("could you say it another
+      way?"). A slash before ordinary words ("/ where are you") is just dropped.
+    - A message longer than ``max_characters`` becomes the ``too_long_intent`` payload,
+      so the patient is asked for a shorter question instead of getting a guess.
+
+    The patient's original text stays on the message under ``original_text``.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "payload_intents": [],
+            "max_characters": 2000,
+            "too_long_intent": "message_too_long",
+            "unclear_intent": "unclear",
+        }
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self._payload_intents = set(config["payload_intents"])
+        self._max_characters = int(config["max_characters"])
+        self._too_long = f"/{config['too_long_intent']}"
+        self._unclear = f"/{config['unclear_intent']}"
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "PatientTextGuard":
+        return cls({**cls.get_default_config(), **config})
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if text:
+                message.set(ORIGINAL_TEXT, text)
+                message.set(TEXT, self.text_for_pipeline(text))
+        return messages
+
+    def text_for_pipeline(self, text: str) -> str:
+        if len(text) > self._max_characters:
+            return self._too_long
+        if not text.startswith("/"):
+            return text
+        match = _PAYLOAD_INTENT.match(text)
+        if match is None:
+            return text.lstrip("/").strip()
+        return text if match.group(1) in self._payload_intents else self._unclear
 
 
 @DefaultV1Recipe.register(

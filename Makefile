@@ -1,0 +1,99 @@
+# The README's two commands are `make run` and `make test`; the other targets are
+# their steps. Every step installs or rebuilds only what is missing or out of date.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+RASA := $(BIN)/rasa
+INSTALLED := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
+SPACY_PIPELINE := build/clinic_spacy/meta.json
+MODEL := models/clinic.tar.gz
+RASA_PROJECT := --domain domain --config config.yml
+
+# Defaults for one machine; override any of them in the environment (see .env.example).
+export PYTHONPATH := $(CURDIR)
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_PORT ?= 5005
+export ACTION_PORT ?= 5055
+export BIND_HOST ?= 127.0.0.1
+export ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
+export TRACKER_DB ?= var/tracker.db
+export VENV
+
+TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml') \
+	clinic_assistant/rasa_components.py
+
+.PHONY: help run test install train spacy validate test-stories test-heldout pytest \
+	bench-latency lock clean
+
+help:
+	@echo "make run    install what is missing, train if the data changed, start the bot"
+	@echo "make test   install what is missing and run every test"
+
+# --- set-up steps ------------------------------------------------------------------
+$(INSTALLED): requirements.lock scripts/make-venv scripts/find-python310
+	@rm -f $(VENV)/.installed-*
+	scripts/make-venv $(VENV)
+	@touch $@
+
+install: $(INSTALLED)
+
+$(SPACY_PIPELINE): clinic_assistant/nlp/entities.yml clinic_assistant/nlp/build.py | $(INSTALLED)
+	$(PY) -m clinic_assistant.nlp.build --output $(dir $@)
+
+spacy: $(SPACY_PIPELINE)
+
+# Rasa reuses its cache (.rasa/) for the parts whose inputs did not change.
+$(MODEL): $(SPACY_PIPELINE) $(TRAINING_INPUTS) | $(INSTALLED)
+	@echo "==> Training the model (data or config changed); about a minute"
+	$(RASA) train $(RASA_PROJECT) --data data --fixed-model-name clinic --out models
+	@touch $@
+
+train: $(MODEL)
+
+var:
+	@mkdir -p var
+
+# --- make run ----------------------------------------------------------------------
+run: $(MODEL) | var
+	@echo "==> Starting the action server on $(BIND_HOST):$(ACTION_PORT) and the bot on $(BIND_HOST):$(RASA_PORT)"
+	@echo "    REST channel:  http://$(BIND_HOST):$(RASA_PORT)/webhooks/rest/webhook"
+	@echo "    Ctrl-C stops everything."
+	$(BIN)/honcho start -f Procfile
+
+# --- make test ---------------------------------------------------------------------
+validate: | $(INSTALLED)
+	$(RASA) data validate $(RASA_PROJECT) --data data --fail-on-warnings
+
+test-stories: $(MODEL)
+	$(RASA) test core --model $(MODEL) --stories tests/stories \
+		--e2e --fail-on-prediction-errors --out tests/artifacts/stories
+
+test-heldout: $(MODEL)
+	$(PY) -m clinic_assistant.evaluation --model $(MODEL) --data tests/heldout/messages.yml \
+		--min-accuracy 0.90
+
+pytest: $(MODEL) | var
+	$(PY) -m pytest
+
+test: validate test-stories test-heldout pytest
+
+# --- benchmarks (not part of make test) ---------------------------------------------
+bench-latency: $(MODEL) | var
+	$(PY) -m bench.latency
+
+# --- maintenance -------------------------------------------------------------------
+# Re-resolve requirements.lock from pyproject.toml's direct dependencies.
+lock:
+	rm -rf build/lockenv && $$(scripts/find-python310) -m venv build/lockenv
+	build/lockenv/bin/pip install -q --upgrade pip==26.3 && build/lockenv/bin/pip install -q ".[test]"
+	( sed -n '1,2p' requirements.lock; build/lockenv/bin/pip freeze --exclude-editable \
+		| grep -v '^gp-clinic-assistant' ) > requirements.lock.new && mv requirements.lock.new requirements.lock
+
+clean:
+	rm -rf build models/*.tar.gz .rasa tests/artifacts

@@ -1,0 +1,1 @@
+"""Input channels of the clinic assistant (named in credentials.yml)."""

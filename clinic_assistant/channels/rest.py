@@ -1,0 +1,68 @@
+"""The REST channel, with the request checked before it reaches the bot.
+
+Rasa's own REST channel files a message without a ``sender`` under one shared
+conversation called "default" (so two patients would share a conversation), and
+answers a non-text message with silence. This channel answers such requests with a
+400 and the reason instead. URL and replies are Rasa's: POST /webhooks/rest/webhook.
+"""
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+MAX_SENDER_LENGTH = 200
+MAX_MESSAGE_LENGTH = 20_000
+
+
+def request_problem(body: Any) -> Optional[tuple[int, str]]:
+    """Why a webhook request body cannot be handled, as (status, reason); None if it can."""
+    if not isinstance(body, dict):
+        return 400, "the body must be a JSON object with 'sender' and 'message'"
+    sender = body.get("sender")
+    if not isinstance(sender, str) or not sender.strip():
+        return 400, "'sender' must be a non-empty string identifying the conversation"
+    if len(sender) > MAX_SENDER_LENGTH:
+        return 400, f"'sender' must be at most {MAX_SENDER_LENGTH} characters"
+    message = body.get("message")
+    if not isinstance(message, str):
+        return 400, "'message' must be a string"
+    if len(message) > MAX_MESSAGE_LENGTH:
+        return 413, f"'message' must be at most {MAX_MESSAGE_LENGTH} characters"
+    metadata = body.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        return 400, "'metadata' must be a JSON object"
+    return None
+
+
+class ClinicRestInput(RestInput):
+    """Rasa's REST channel with request validation (same name and URL: ``rest``)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        blueprint = super().blueprint(on_new_message)
+
+        @blueprint.middleware("request")
+        async def check_request(request: Request) -> Optional[HTTPResponse]:
+            if request.method != "POST":
+                return None
+            try:
+                body = request.json
+            except Exception:  # Sanic raises its own error type for unparsable JSON
+                body = None
+            problem = request_problem(body)
+            if problem is None:
+                return None
+            status, reason = problem
+            return response.json({"error": reason}, status=status)
+
+        return blueprint

@@ -1,0 +1,79 @@
+"""Shared fixtures: saved tracker states, the built clinic spaCy pipeline, the profile."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+PROJECT = TESTS.parent
+FIXTURES = TESTS / "fixtures"
+
+
+@pytest.fixture
+def saved_tracker() -> Callable[[str], Any]:
+    """Loads a saved tracker state (tests/fixtures/trackers/NAME.json) as an SDK Tracker."""
+    from rasa_sdk import Tracker
+
+    def load(name: str) -> Any:
+        state = json.loads((FIXTURES / "trackers" / f"{name}.json").read_text())
+        return Tracker.from_dict(state)
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def clinic_nlp() -> Any:
+    """The clinic spaCy pipeline exactly as Rasa loads it (built by `make`)."""
+    import spacy
+
+    from clinic_assistant.nlp.build import source_hash
+
+    path = PROJECT / "build" / "clinic_spacy"
+    nlp = spacy.load(path)
+    assert nlp.meta.get("source_hash") == source_hash(), (
+        "build/clinic_spacy is older than clinic_assistant/nlp/: run `make spacy`"
+    )
+    return nlp
+
+
+@pytest.fixture
+def profile_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A clinic profile with distinctive values, selected through CLINIC_PROFILE."""
+    path = tmp_path / "profile.yml"
+    path.write_text(
+        "name: Test Physio\ncity: Grande Prairie\nprovince: Alberta\n"
+        "phone: '(780) 555-0199'\nemail: desk@test.example\n"
+        "address: 1 Test Road\nbooking_link: https://test.example/book\n"
+        "timezone: America/Edmonton\n"
+        "hours:\n  monday: '09:00-17:00'\n  tuesday: '09:00-17:00'\n  saturday: '10:00-14:30'\n"
+    )
+    monkeypatch.setenv("CLINIC_PROFILE", str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The real Rasa server and action server, on free loopback ports, for the session."""
+    from tests.servers import running_bot
+
+    with running_bot(tmp_path_factory.mktemp("bot") / "tracker.db") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def expected_text() -> Callable[[str], str]:
+    """A response's text as a patient sees it: from the domain, with the clinic's facts."""
+    from rasa.shared.core.domain import Domain
+
+    from clinic_assistant.profile import ClinicProfile
+
+    domain = Domain.load(str(PROJECT / "domain"))
+    slots = ClinicProfile.load(PROJECT / "clinic" / "profile.yml").as_slots()
+
+    def render(response: str) -> str:
+        return str(domain.responses[response][0]["text"]).format(**slots)
+
+    return render

@@ -1,0 +1,167 @@
+"""Starts the real Rasa server and action server on free loopback ports for tests.
+
+Every process started here is stopped when its context ends; logs go to
+tests/artifacts/logs/ so a failing test can be read.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import requests
+
+PROJECT = Path(__file__).resolve().parent.parent
+MODEL = PROJECT / "models" / "clinic.tar.gz"
+LOGS = PROJECT / "tests" / "artifacts" / "logs"
+START_TIMEOUT = 180.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        PYTHONPATH=str(PROJECT),
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+    def kill(self) -> None:
+        """Stops the process at once, as a crash would."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+@contextmanager
+def started(
+    name: str, command: list[str], env: dict[str, str], url: str, ready_path: str
+) -> Iterator[Server]:
+    ready_url = url + ready_path
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log_path = LOGS / f"{name}.log"
+    with open(log_path, "ab") as log:
+        log.write(f"\n===== {time.strftime('%H:%M:%S')} {' '.join(command)}\n".encode())
+        log.flush()
+        process = subprocess.Popen(
+            command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    server = Server(name, url, process, log_path)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{server.log_tail()}")
+            try:
+                if requests.get(ready_url, timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} not ready after {START_TIMEOUT}s:\n{server.log_tail()}")
+            time.sleep(0.5)
+        yield server
+    finally:
+        server.stop()
+
+
+def start_action_server(port: int, **env: str) -> Any:
+    return started(
+        "actions",
+        [sys.executable, "-m", "rasa", "run", "actions", "--actions", "actions",
+         "--port", str(port)],
+        base_env(SANIC_HOST="127.0.0.1", **env),
+        f"http://127.0.0.1:{port}",
+        "/health",
+    )
+
+
+def start_rasa_server(port: int, action_port: int, tracker_db: Path, **env: str) -> Any:
+    return started(
+        "rasa",
+        [sys.executable, "-m", "rasa", "run", "--model", str(MODEL),
+         "--interface", "127.0.0.1", "--port", str(port),
+         "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
+        base_env(
+            ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook",
+            TRACKER_DB=str(tracker_db),
+            **env,
+        ),
+        f"http://127.0.0.1:{port}",
+        "/",
+    )
+
+
+@dataclass
+class Bot:
+    """A running assistant: Rasa server plus action server."""
+
+    rasa: Server
+    actions: Server
+    tracker_db: Path
+
+    @property
+    def webhook(self) -> str:
+        return f"{self.rasa.url}/webhooks/rest/webhook"
+
+    def post(self, sender: str, message: Any, timeout: float = 30) -> requests.Response:
+        return requests.post(
+            self.webhook, json={"sender": sender, "message": message}, timeout=timeout
+        )
+
+    def send(self, sender: str, message: str, timeout: float = 30) -> list[dict[str, Any]]:
+        """Sends one message over REST; returns the bot's replies."""
+        response = self.post(sender, message, timeout=timeout)
+        assert response.status_code == 200, (response.status_code, response.text)
+        return list(response.json())
+
+
+@contextmanager
+def running_bot(tracker_db: Path) -> Iterator[Bot]:
+    action_port, rasa_port = free_port(), free_port()
+    with ExitStack() as stack:
+        actions = stack.enter_context(start_action_server(action_port))
+        rasa = stack.enter_context(start_rasa_server(rasa_port, action_port, tracker_db))
+        yield Bot(rasa=rasa, actions=actions, tracker_db=tracker_db)
+
+
+def texts(replies: list[dict[str, Any]]) -> list[str]:
+    return [r["text"] for r in replies if "text" in r]

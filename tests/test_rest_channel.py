@@ -1,0 +1,119 @@
+"""End to end: the real Rasa server and action server, talked to over the REST channel."""
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from clinic_assistant.profile import ClinicProfile
+from clinic_assistant.settings import PROJECT_ROOT
+from tests.servers import Bot, running_bot, texts
+
+
+def new_sender() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+def test_first_reply_says_it_is_an_automated_assistant(bot: Bot) -> None:
+    phone = ClinicProfile.load(PROJECT_ROOT / "clinic" / "profile.yml").phone
+    replies = texts(bot.send(new_sender(), "hello"))
+    assert len(replies) == 2
+    assert "automated assistant" in replies[0]
+    assert "not medical advice" in replies[0]
+    assert phone in replies[0]
+    assert replies[1].startswith("Hello!")
+
+
+def test_the_first_contact_line_is_sent_once(bot: Bot) -> None:
+    sender = new_sender()
+    bot.send(sender, "hi")
+    later = texts(bot.send(sender, "what is dry needling"))
+    assert not any("automated assistant" in text for text in later)
+
+
+@pytest.mark.parametrize(
+    "question, response",
+    [
+        ("how does dry needling help blood flow", "utter_faq/blood_circulation"),
+        ("what should I do after my session", "utter_faq/aftercare"),
+        ("do you do IMS", "utter_faq/ims"),
+        ("what are your hours", "utter_faq/hours"),
+        ("are you a real person?", "utter_faq/bot_identity"),
+        ("how much is a session", "utter_faq/price"),
+    ],
+)
+def test_faq_question_gets_its_answer(
+    bot: Bot, expected_text: Callable[[str], str], question: str, response: str
+) -> None:
+    replies = texts(bot.send(new_sender(), question))
+    assert replies[-1] == expected_text(response)
+
+
+def test_clinic_facts_come_from_the_profile(bot: Bot) -> None:
+    profile = ClinicProfile.load(PROJECT_ROOT / "clinic" / "profile.yml")
+    reply = texts(bot.send(new_sender(), "where is the clinic"))[-1]
+    assert profile.address in reply
+    hours = texts(bot.send(new_sender(), "when are you open"))[-1]
+    assert profile.hours_text() in hours
+    assert "{" not in reply + hours  # no unfilled placeholders
+
+
+@pytest.mark.parametrize(
+    "question, response",
+    [
+        ("my jaw clicks when I chew, would needling help?", "utter_condition_tmj"),
+        ("I sit at a desk all day and my neck is killing me, would needling help?",
+         "utter_condition_chronic_muscle_pain"),
+        ("can it help with shooting pain down my leg", "utter_condition_sciatica"),
+        ("would dry needling help my fibro", "utter_condition_fibromyalgia"),
+        ("can dry needling help my plantar fasciitis", "utter_condition_unlisted"),
+    ],
+)
+def test_condition_question_gets_that_conditions_answer(
+    bot: Bot, expected_text: Callable[[str], str], question: str, response: str
+) -> None:
+    replies = bot.send(new_sender(), question)
+    assert replies[-1]["text"] == expected_text(response)
+
+
+def test_unlisted_condition_is_never_a_yes(bot: Bot) -> None:
+    reply = texts(bot.send(new_sender(), "will dry needling cure my arthritis?"))[-1]
+    assert not reply.lower().startswith("yes")
+    assert "assessed by a physiotherapist" in reply
+
+
+def test_book_button_leads_to_booking(bot: Bot, expected_text: Callable[[str], str]) -> None:
+    sender = new_sender()
+    answer = bot.send(sender, "can dry needling help with migraines")[-1]
+    buttons = answer.get("buttons") or []
+    assert {"title": "Book an assessment", "payload": "/request_booking"} in buttons
+    # the patient clicks the button: the channel sends its payload
+    assert texts(bot.send(sender, buttons[0]["payload"]))[-1] == expected_text(
+        "utter_how_to_book"
+    )
+
+
+def test_conversation_survives_a_restart(tmp_path: Path) -> None:
+    """Conversations live in the SQL tracker store, not in the server's memory."""
+    db = tmp_path / "tracker.db"
+    sender = new_sender()
+    with running_bot(db) as first:
+        first.send(sender, "hello")
+        first.send(sender, "what is dry needling")
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute(
+            "SELECT COUNT(*) FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
+        ).fetchone()[0]
+    assert stored == 2
+    with running_bot(db) as second:
+        replies = texts(second.send(sender, "does it hurt"))
+    # same conversation: no new session, so no new first-contact line
+    assert not any("automated assistant" in text for text in replies)
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute(
+            "SELECT COUNT(*) FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
+        ).fetchone()[0]
+    assert stored == 3

@@ -1,0 +1,91 @@
+"""The clinic spaCy pipeline (built from clinic_assistant/nlp/) maps everyday words to
+the canonical conditions and body parts."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+def entities(nlp: Any, text: str) -> set[tuple[str, str]]:
+    # Rasa's SpacyNLP lower-cases messages before the pipeline sees them.
+    return {(ent.label_, ent.ent_id_) for ent in nlp(text.lower()).ents}
+
+
+@pytest.mark.parametrize(
+    "text, condition",
+    [
+        # the wordings the issue names
+        ("my jaw clicks", "TMJ dysfunction"),
+        ("shooting pain down my leg", "sciatica and nerve pain"),
+        ("fibro", "fibromyalgia"),
+        ("pulled hamstring", "sports injury"),
+        ("after my knee operation", "post-surgical rehabilitation"),
+        # more everyday words, typos and inflections
+        ("My jaw keeps CLICKING when I chew", "TMJ dysfunction"),
+        ("I grind my teeth at night", "TMJ dysfunction"),
+        ("pain that radiates down into my foot", "sciatica and nerve pain"),
+        ("i think it's a pinched nerve", "sciatica and nerve pain"),
+        ("siatica", "sciatica and nerve pain"),
+        ("fibromialgia", "fibromyalgia"),
+        ("rolled my ankle at soccer", "sports injury"),
+        ("tendinitis in my elbow", "sports injury"),
+        ("tendonitus", "sports injury"),
+        ("tennis elbow", "sports injury"),
+        ("post-op knee rehab", "post-surgical rehabilitation"),
+        ("since my hip replacement", "post-surgical rehabilitation"),
+        ("migranes twice a week", "headaches and migraines"),
+        ("tension headaches", "headaches and migraines"),
+        ("I sit at a desk all day and my neck is killing me", "chronic muscle pain"),
+        ("lower back ache", "chronic muscle pain"),
+        ("my shoulders are always so tight", "chronic muscle pain"),
+    ],
+)
+def test_everyday_words_map_to_the_canonical_condition(
+    clinic_nlp: Any, text: str, condition: str
+) -> None:
+    assert ("condition", condition) in entities(clinic_nlp, text)
+
+
+@pytest.mark.parametrize(
+    "text, other",
+    [
+        ("can it help my plantar fasciitis", "plantar fasciitis"),
+        ("I have arthritis", "arthritis"),
+        ("carpel tunnel", "carpal tunnel syndrome"),
+        ("a bulging disc", "herniated disc"),
+    ],
+)
+def test_conditions_not_on_the_page_are_not_listed_conditions(
+    clinic_nlp: Any, text: str, other: str
+) -> None:
+    found = entities(clinic_nlp, text)
+    assert ("other_condition", other) in found
+    assert not any(label == "condition" for label, _ in found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what is dry needling",
+        "how much does it cost",
+        "where are you located",
+        "i want to book for tuesday",
+    ],
+)
+def test_no_condition_where_none_is_named(clinic_nlp: Any, text: str) -> None:
+    assert not any(label == "condition" for label, _ in entities(clinic_nlp, text))
+
+
+def test_body_parts_are_recognised(clinic_nlp: Any) -> None:
+    assert ("body_part", "knee") in entities(clinic_nlp, "the left knee")
+    assert ("body_part", "shoulder") in entities(clinic_nlp, "left shoulder")
+
+
+def test_pipeline_is_built_from_the_repo_without_downloads(clinic_nlp: Any) -> None:
+    assert clinic_nlp.pipe_names == ["lemmatizer", "entity_ruler"]
+    assert clinic_nlp.get_pipe("lemmatizer").mode == "lookup"
+    # lemmas come from the lookup table shipped in spacy-lookups-data
+    assert [t.lemma_ for t in clinic_nlp("clicking shooting pulled")] == [
+        "click", "shoot", "pull"
+    ]
