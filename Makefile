@@ -92,8 +92,9 @@ bench-latency: $(MODEL) | var
 lock:
 	rm -rf build/lockenv && $$(scripts/find-python310) -m venv build/lockenv
 	build/lockenv/bin/pip install -q --upgrade pip==26.3 && build/lockenv/bin/pip install -q ".[test]"
-	( sed -n '1,2p' requirements.lock; build/lockenv/bin/pip freeze --exclude-editable \
-		| grep -v '^gp-clinic-assistant' ) > requirements.lock.new && mv requirements.lock.new requirements.lock
+	( grep '^#' requirements.lock; build/lockenv/bin/pip freeze --exclude-editable \
+		| grep -v -i -E '^(gp-clinic-assistant|jax|jaxlib|ml[-_]dtypes)==' ) > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 clean:
 	rm -rf build models/*.tar.gz .rasa tests/artifacts

@@ -2,10 +2,10 @@
 by the held-out evaluation, so that what is measured is what patients receive.
 
 An *answer key* names one answer:
-- ``faq/<topic>`` for an FAQ answer chosen by the ResponseSelector;
 - ``condition/<canonical condition>`` or ``condition/unlisted`` for "can dry needling
   help with X?", chosen from the entities of the clinic spaCy pipeline;
-- the intent's name for everything else (``greet``, ``request_booking``, ...).
+- the intent's name for everything else: ``faq_<topic>`` (each FAQ topic is its own
+  intent with its own response), ``greet``, ``request_booking``, ...
 """
 from __future__ import annotations
 
@@ -29,7 +29,6 @@ UNLISTED_RESPONSE = "utter_condition_unlisted"
 MUSCLE_PAIN_BODY_PARTS = frozenset({"neck", "back", "lower back", "upper back", "shoulder"})
 
 CONDITION_INTENT = "ask_condition"
-FAQ_INTENT = "faq"
 
 
 def condition_from_entities(entities: Iterable[Mapping[str, Any]]) -> str:
@@ -62,10 +61,4 @@ def answer_key(parse: Mapping[str, Any]) -> str:
     intent = (parse.get("intent") or {}).get("name") or ""
     if intent == CONDITION_INTENT:
         return f"condition/{condition_from_entities(parse.get('entities') or [])}"
-    if intent == FAQ_INTENT:
-        selector = (parse.get("response_selector") or {}).get(FAQ_INTENT) or {}
-        response = selector.get("response") or {}
-        full = response.get("intent_response_key")
-        if full:
-            return str(full)
     return intent

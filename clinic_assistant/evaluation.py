@@ -19,7 +19,7 @@ from typing import Any, Awaitable, Callable, Iterable
 
 import yaml
 
-from clinic_assistant.answers import CONDITION_INTENT, FAQ_INTENT, answer_key
+from clinic_assistant.answers import CONDITION_INTENT, answer_key
 
 Parser = Callable[[str], Awaitable[dict[str, Any]]]
 
@@ -31,8 +31,6 @@ class Example:
 
     @property
     def intent(self) -> str:
-        if self.answer.startswith("faq/"):
-            return FAQ_INTENT
         if self.answer.startswith("condition/"):
             return CONDITION_INTENT
         return self.answer

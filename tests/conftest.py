@@ -57,7 +57,7 @@ def profile_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The real Rasa server and action server, on free loopback ports, for the session."""
-    from tests.servers import running_bot
+    from clinic_assistant.local_servers import running_bot
 
     with running_bot(tmp_path_factory.mktemp("bot") / "tracker.db") as running:
         yield running

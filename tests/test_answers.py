@@ -43,13 +43,7 @@ def test_condition_from_entities(entities: list[dict[str, str]], expected: str) 
 
 
 def test_answer_key_for_each_kind_of_parse() -> None:
-    faq = {
-        "intent": {"name": "faq"},
-        "response_selector": {
-            "faq": {"response": {"intent_response_key": "faq/aftercare"}}
-        },
-    }
-    assert answer_key(faq) == "faq/aftercare"
+    assert answer_key({"intent": {"name": "faq_aftercare"}}) == "faq_aftercare"
     condition = {"intent": {"name": "ask_condition"},
                  "entities": [entity("condition", "TMJ dysfunction")]}
     assert answer_key(condition) == "condition/TMJ dysfunction"

@@ -6,7 +6,7 @@ from typing import Callable
 
 import pytest
 
-from tests.servers import Bot, texts
+from clinic_assistant.local_servers import Bot, texts
 
 
 def new_sender() -> str:
@@ -57,7 +57,7 @@ def test_sql_looking_text_leaves_the_conversation_store_intact(
     bot.send(sender, "\" OR 1=1; DELETE FROM events WHERE '1'='1")
     # the store still works: the conversation goes on, and its history is kept
     assert texts(bot.send(sender, "what is dry needling")) == [
-        expected_text("utter_faq/what_is_dry_needling")
+        expected_text("utter_faq_what_is_dry_needling")
     ]
 
 
@@ -86,7 +86,7 @@ def test_a_button_payload_still_works_when_typed(
 def test_slash_before_words_is_read_as_words(
     bot: Bot, expected_text: Callable[[str], str]
 ) -> None:
-    assert reply_to(bot, "/ where are you located") == [expected_text("utter_faq/location")]
+    assert reply_to(bot, "/ where are you located") == [expected_text("utter_faq_location")]
 
 
 @pytest.mark.parametrize(

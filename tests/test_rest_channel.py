@@ -10,7 +10,7 @@ import pytest
 
 from clinic_assistant.profile import ClinicProfile
 from clinic_assistant.settings import PROJECT_ROOT
-from tests.servers import Bot, running_bot, texts
+from clinic_assistant.local_servers import Bot, running_bot, texts
 
 
 def new_sender() -> str:
@@ -37,12 +37,12 @@ def test_the_first_contact_line_is_sent_once(bot: Bot) -> None:
 @pytest.mark.parametrize(
     "question, response",
     [
-        ("how does dry needling help blood flow", "utter_faq/blood_circulation"),
-        ("what should I do after my session", "utter_faq/aftercare"),
-        ("do you do IMS", "utter_faq/ims"),
-        ("what are your hours", "utter_faq/hours"),
-        ("are you a real person?", "utter_faq/bot_identity"),
-        ("how much is a session", "utter_faq/price"),
+        ("how does dry needling help blood flow", "utter_faq_blood_circulation"),
+        ("what should I do after my session", "utter_faq_aftercare"),
+        ("do you do IMS", "utter_faq_ims"),
+        ("what are your hours", "utter_faq_hours"),
+        ("are you a real person?", "utter_faq_bot_identity"),
+        ("how much is a session", "utter_faq_price"),
     ],
 )
 def test_faq_question_gets_its_answer(

@@ -1,4 +1,7 @@
-"""Starts the real Rasa server and action server on free loopback ports for tests.
+"""Starts the real Rasa server and action server on free loopback ports.
+
+Used by the end-to-end tests and the benchmarks (never by `make run`, which uses
+the Procfile).
 
 Every process started here is stopped when its context ends; logs go to
 tests/artifacts/logs/ so a failing test can be read.
@@ -55,6 +58,10 @@ class Server:
         except OSError:
             return ""
 
+    def rss_bytes(self) -> int:
+        """Resident memory of the server process and its children (Linux /proc)."""
+        return _rss_bytes(self.process.pid)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -69,6 +76,18 @@ class Server:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=5)
+
+
+def _rss_bytes(pid: int) -> int:
+    total = 0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return total
+    return total + sum(_rss_bytes(int(child)) for child in children)
 
 
 @contextmanager
@@ -150,7 +169,8 @@ class Bot:
     def send(self, sender: str, message: str, timeout: float = 30) -> list[dict[str, Any]]:
         """Sends one message over REST; returns the bot's replies."""
         response = self.post(sender, message, timeout=timeout)
-        assert response.status_code == 200, (response.status_code, response.text)
+        if response.status_code != 200:
+            raise RuntimeError(f"webhook answered {response.status_code}: {response.text}")
         return list(response.json())
 
 
