@@ -13,7 +13,9 @@ SPACY_PIPELINE := build/clinic_spacy/meta.json
 MODEL := models/clinic.tar.gz
 RASA_PROJECT := --domain domain --config config.yml
 
-# Defaults for one machine; override any of them in the environment (see .env.example).
+# Defaults for one machine; override any of them in the environment or in a .env file
+# (see .env.example).
+-include .env
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -23,6 +25,7 @@ export ACTION_PORT ?= 5055
 export BIND_HOST ?= 127.0.0.1
 export ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
 export TRACKER_DB ?= var/tracker.db
+export CLINIC_PROFILE ?= clinic/profile.yml
 export VENV
 
 TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml') \
