@@ -77,3 +77,18 @@ def expected_text() -> Callable[[str], str]:
         return str(domain.responses[response][0]["text"]).format(**slots)
 
     return render
+
+
+@pytest.fixture(scope="session")
+def nlu_agent() -> Any:
+    """The trained model, loaded in this process, for parsing messages."""
+    from rasa.core.agent import Agent
+
+    return Agent.load(str(PROJECT / "models" / "clinic.tar.gz"))
+
+
+@pytest.fixture(scope="session")
+def red_flag_suite() -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load((TESTS / "safety" / "red_flags.yml").read_text())

@@ -1,0 +1,127 @@
+"""Red flags go to emergency care before anything else: recall 100%, no false alarms."""
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from typing import Any, Callable
+
+import pytest
+
+from clinic_assistant.local_servers import Bot, texts
+from clinic_assistant.nlp.red_flags import RedFlagDetector
+
+RESPONSES = {
+    "emergency": "utter_red_flag_emergency",
+    "infection": "utter_red_flag_infection",
+    "crisis": "utter_red_flag_crisis",
+}
+
+
+def test_suite_is_big_enough(red_flag_suite: dict[str, Any]) -> None:
+    assert len(red_flag_suite["flags"]) >= 40
+    assert len(red_flag_suite["near_misses"]) >= 40
+
+
+def test_detector_recall_and_false_alarms(clinic_nlp: Any, red_flag_suite: dict[str, Any]) -> None:
+    detector = RedFlagDetector(clinic_nlp)
+    missed = [
+        f["text"] for f in red_flag_suite["flags"]
+        if [flag.category for flag in detector.detect(clinic_nlp(f["text"].lower()))][:1]
+        != [f["category"]]
+    ]
+    false_alarms = [
+        text for text in red_flag_suite["near_misses"]
+        if detector.detect(clinic_nlp(text.lower()))
+    ]
+    assert missed == []
+    assert false_alarms == []
+
+
+async def test_whole_pipeline_sends_every_red_flag_to_emergency_care(
+    nlu_agent: Any, red_flag_suite: dict[str, Any]
+) -> None:
+    missed = []
+    for flag in red_flag_suite["flags"]:
+        parsed = await nlu_agent.parse_message(flag["text"])
+        if parsed["intent"]["name"] != f"red_flag_{flag['category']}":
+            missed.append((flag["text"], parsed["intent"]["name"]))
+    assert missed == []
+
+
+async def test_whole_pipeline_raises_no_false_alarm(
+    nlu_agent: Any, red_flag_suite: dict[str, Any]
+) -> None:
+    alarms = []
+    for text in red_flag_suite["near_misses"]:
+        parsed = await nlu_agent.parse_message(text)
+        if parsed["intent"]["name"].startswith("red_flag"):
+            alarms.append(text)
+    assert alarms == []
+
+
+async def test_the_flag_is_logged_as_an_entity(nlu_agent: Any) -> None:
+    parsed = await nlu_agent.parse_message("no fever but I have chest pain and can't breathe")
+    flags = {e["value"] for e in parsed["entities"] if e["entity"] == "red_flag"}
+    assert flags == {"chest pain", "breathing"}
+
+
+def test_red_flag_reply_is_the_only_reply_that_turn(
+    bot: Bot, expected_text: Callable[[str], str]
+) -> None:
+    sender = f"rf-{uuid.uuid4().hex[:10]}"
+    bot.send(sender, "hello")
+    replies = bot.send(sender, "I have chest pain and my left arm feels numb")
+    assert [r.get("text") for r in replies if "text" in r] == [
+        expected_text("utter_red_flag_emergency")
+    ]
+    assert {"urgent": True, "category": "emergency"} in [r.get("custom") for r in replies]
+    assert "911" in replies[0]["text"]
+
+
+@pytest.mark.parametrize("category", ["emergency", "infection", "crisis"])
+def test_each_category_gets_its_reply(
+    bot: Bot, expected_text: Callable[[str], str], red_flag_suite: dict[str, Any], category: str
+) -> None:
+    text = next(f["text"] for f in red_flag_suite["flags"] if f["category"] == category)
+    sender = f"rf-{uuid.uuid4().hex[:10]}"
+    bot.send(sender, "hi")
+    assert texts(bot.send(sender, text)) == [expected_text(RESPONSES[category])]
+
+
+def test_crisis_reply_gives_911_and_988(bot: Bot) -> None:
+    sender = f"rf-{uuid.uuid4().hex[:10]}"
+    bot.send(sender, "hi")
+    reply = texts(bot.send(sender, "I don't want to live anymore"))[0]
+    assert "911" in reply and "9-8-8" in reply
+
+
+def test_red_flag_inside_a_long_message_is_still_caught(
+    bot: Bot, expected_text: Callable[[str], str]
+) -> None:
+    story = "I've had back pain for years and tried lots of things. " * 60
+    message = story + "Since this morning I've lost control of my bladder."
+    assert len(message) > 2000
+    sender = f"rf-{uuid.uuid4().hex[:10]}"
+    bot.send(sender, "hi")
+    assert texts(bot.send(sender, message)) == [expected_text("utter_red_flag_emergency")]
+
+
+def test_soreness_after_needling_is_answered_calmly(
+    bot: Bot, expected_text: Callable[[str], str]
+) -> None:
+    sender = f"rf-{uuid.uuid4().hex[:10]}"
+    bot.send(sender, "hi")
+    replies = texts(bot.send(sender, "I'm a bit sore and bruised after needling yesterday"))
+    assert replies == [expected_text("utter_faq_soreness_after")]
+
+
+def test_conversation_is_flagged_urgent_in_the_log(bot: Bot) -> None:
+    sender = f"rf-{uuid.uuid4().hex[:10]}"
+    bot.send(sender, "what is dry needling")
+    bot.send(sender, "I fainted after my appointment")
+    with sqlite3.connect(bot.tracker_db) as conn:
+        rows = conn.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'slot'"
+            " AND action_name = 'urgent'", (sender,)
+        ).fetchall()
+    assert any('"value": true' in row[0] for row in rows)
