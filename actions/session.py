@@ -4,10 +4,11 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.clinic_facts import clinic_slots
+from actions.clinic_facts import clinic_profile
+from clinic_assistant.session import DISCLAIMER_RESPONSE, session_start_events
 
 
 class ActionSessionStart(Action):
@@ -22,12 +23,8 @@ class ActionSessionStart(Action):
         tracker: Tracker,
         domain: Dict[Text, Any],
     ) -> List[EventType]:
-        slots = clinic_slots()
+        profile = clinic_profile()
         # The tracker does not hold the new slot values yet when Rasa renders this
         # response, so the values go along with it.
-        dispatcher.utter_message(response="utter_disclaimer", **slots)
-        return [
-            SessionStarted(),
-            *(SlotSet(name, value) for name, value in slots.items()),
-            ActionExecuted("action_listen"),
-        ]
+        dispatcher.utter_message(response=DISCLAIMER_RESPONSE, **profile.as_slots())
+        return session_start_events(profile)

@@ -133,14 +133,16 @@ def start_action_server(port: int, **env: str) -> Any:
     )
 
 
-def start_rasa_server(port: int, action_port: int, tracker_db: Path, **env: str) -> Any:
+def start_rasa_server(
+    port: int, action_port: int, tracker_db: Path, action_url: str | None = None, **env: str
+) -> Any:
     return started(
         "rasa",
-        [sys.executable, "-m", "rasa", "run", "--model", str(MODEL),
+        [sys.executable, "-m", "clinic_assistant.server", "--model", str(MODEL),
          "--interface", "127.0.0.1", "--port", str(port),
          "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
         base_env(
-            ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook",
+            ACTION_SERVER_URL=action_url or f"http://127.0.0.1:{action_port}/webhook",
             TRACKER_DB=str(tracker_db),
             **env,
         ),

@@ -1,0 +1,92 @@
+"""Runs the Rasa server (``rasa run``) with a safety net around custom actions.
+
+    python -m clinic_assistant.server --model models/clinic.tar.gz --port 5005 ...
+
+Takes the same arguments as ``rasa run``. Rasa 3.6 waits up to five minutes for the
+action server and, when a custom action fails, logs the error and sends the patient
+nothing. With this entry point a custom action that fails or takes longer than
+``ACTION_TIMEOUT_SECONDS`` (default 1.5) is answered with a short apology and the
+clinic's phone number instead; a failed ``action_session_start`` also still starts
+the session with the clinic's facts (from the same shared code the action server
+uses), so later replies never show empty placeholders.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from typing import Any, List
+
+from clinic_assistant.profile import current_profile
+from clinic_assistant.session import action_failed_text, session_start_events
+from clinic_assistant.settings import Settings
+
+logger = logging.getLogger(__name__)
+DEFAULT_ACTION_TIMEOUT = 1.5
+_original_run: Any = None
+
+
+def action_timeout() -> float:
+    try:
+        return float(os.environ.get("ACTION_TIMEOUT_SECONDS", DEFAULT_ACTION_TIMEOUT))
+    except ValueError:
+        return DEFAULT_ACTION_TIMEOUT
+
+
+def fallback_events(action_name: str, error: BaseException) -> List[Any]:
+    """The events that stand in for a custom action that failed."""
+    from rasa.shared.core.events import BotUttered, Event
+
+    profile = current_profile(Settings.from_env().clinic_profile_path)
+    events: List[Any] = [
+        BotUttered(
+            text=action_failed_text(profile),
+            metadata={"utter_action": "action_failed", "failed_action": action_name},
+        )
+    ]
+    if action_name == "action_session_start":
+        events += [Event.from_parameters(e) for e in session_start_events(profile)]
+    return events
+
+
+async def _run_with_safety_net(
+    self: Any, output_channel: Any, nlg: Any, tracker: Any, domain: Any
+) -> List[Any]:
+    from rasa.core.actions.action import ActionExecutionRejection
+
+    try:
+        return await asyncio.wait_for(
+            _original_run(self, output_channel, nlg, tracker, domain), action_timeout()
+        )
+    except ActionExecutionRejection:
+        raise  # a form's normal way of saying "not this one"
+    except (Exception, asyncio.TimeoutError) as error:
+        logger.error(
+            "Custom action '%s' failed for conversation %s (%s: %s); "
+            "the patient was sent the apology with the clinic phone.",
+            self.name(), tracker.sender_id, type(error).__name__, error,
+        )
+        return fallback_events(self.name(), error)
+
+
+def install_action_safety_net() -> None:
+    """Wraps Rasa's RemoteAction.run (once) with the timeout and the apology."""
+    global _original_run
+    from rasa.core.actions.action import RemoteAction
+
+    if _original_run is None:
+        _original_run = RemoteAction.run
+        RemoteAction.run = _run_with_safety_net  # type: ignore[method-assign]
+
+
+def main() -> None:
+    install_action_safety_net()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = ["rasa", "run", *sys.argv[1:]]
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
