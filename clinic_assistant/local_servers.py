@@ -180,7 +180,8 @@ class Bot:
 def running_bot(tracker_db: Path) -> Iterator[Bot]:
     action_port, rasa_port = free_port(), free_port()
     with ExitStack() as stack:
-        actions = stack.enter_context(start_action_server(action_port))
+        # both servers use the same database: conversations and the project's tables
+        actions = stack.enter_context(start_action_server(action_port, TRACKER_DB=str(tracker_db)))
         rasa = stack.enter_context(start_rasa_server(rasa_port, action_port, tracker_db))
         yield Bot(rasa=rasa, actions=actions, tracker_db=tracker_db)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -119,6 +119,34 @@ class ClinicProfile:
         local = moment.astimezone(ZoneInfo(self.timezone))
         span = self.hours.get(DAYS[local.weekday()])
         return span is not None and span.opens <= local.time() < span.closes
+
+    def next_opening(self, moment: datetime) -> datetime | None:
+        """When the clinic next opens after ``moment`` (None if no hours are listed)."""
+        zone = ZoneInfo(self.timezone)
+        local = moment.astimezone(zone)
+        for offset in range(0, 8):
+            day = (local + timedelta(days=offset)).date()
+            span = self.hours.get(DAYS[day.weekday()])
+            if span is None:
+                continue
+            opening = datetime.combine(day, span.opens, tzinfo=zone)
+            if opening > local:
+                return opening
+        return None
+
+    def opening_text(self, moment: datetime) -> str:
+        """The next opening as patients read it: "Monday at 8 a.m."."""
+        opening = self.next_opening(moment)
+        if opening is None:
+            return "our next opening"
+        local = moment.astimezone(ZoneInfo(self.timezone))
+        if opening.date() == local.date():
+            day = "today"
+        elif opening.date() == (local + timedelta(days=1)).date():
+            day = "tomorrow"
+        else:
+            day = DAYS[opening.weekday()].title()
+        return f"{day} at {_clock(opening.time())}"
 
     def as_slots(self) -> dict[str, str]:
         """The slot values that responses use, e.g. ``{clinic_phone}``."""

@@ -2,6 +2,7 @@
 # No `from __future__ import annotations` here: Rasa matches component inputs by
 # their (evaluated) type hints.
 
+import fnmatch
 import re
 from typing import Any, Dict, List, Text
 
@@ -32,7 +33,8 @@ class PatientTextGuard(GraphComponent):
 
     - A message like "/request_booking" names an intent directly (Rasa's payload
       syntax, which Rasa applies after the pipeline). Only the payloads the
-      assistant's own buttons send are kept; any other intent name a patient types,
+      assistant's own buttons send are kept (``payload_intents``, "*" wildcards
+      allowed); any other intent name a patient types,
       like "/faq" or "/restart", becomes ``unclear_intent`` ("could you say it another
       way?"). A slash before ordinary words ("/ where are you") is just dropped.
     - A message longer than ``max_characters`` becomes the ``too_long_intent`` payload,
@@ -85,7 +87,10 @@ class PatientTextGuard(GraphComponent):
         match = _PAYLOAD_INTENT.match(text)
         if match is None:
             return text.lstrip("/").strip()
-        return text if match.group(1) in self._payload_intents else self._unclear
+        intent = match.group(1)
+        if any(fnmatch.fnmatchcase(intent, allowed) for allowed in self._payload_intents):
+            return text
+        return self._unclear
 
 
 @DefaultV1Recipe.register(

@@ -1,0 +1,82 @@
+"""The project's own tables, in the same database as Rasa's conversations
+(SQLite file by default, PostgreSQL through DATABASE_URL)."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Optional
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# A request from a patient for a person, or a conversation the bot could not handle.
+handoff_tickets = sa.Table(
+    "handoff_tickets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
+    sa.Column("channel", sa.String(64), nullable=False, default="unknown"),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("contact_name", sa.String(255)),
+    sa.Column("contact_phone", sa.String(32)),
+    sa.Column("contact_email", sa.String(320)),
+    sa.Column("last_messages", sa.Text, nullable=False, default="[]"),
+    sa.Column("status", sa.String(32), nullable=False, default="new"),
+    sa.Column("urgent", sa.Boolean, nullable=False, default=False),
+)
+
+
+@lru_cache(maxsize=8)
+def engine_for(url: str) -> sa.engine.Engine:
+    """One engine per database URL per process; creates the project's tables."""
+    engine = sa.create_engine(url, future=True, pool_pre_ping=True)
+    metadata.create_all(engine)
+    return engine
+
+
+def create_handoff_ticket(
+    engine: sa.engine.Engine,
+    *,
+    conversation_id: str,
+    channel: str,
+    reason: str,
+    last_messages: list[dict[str, Any]],
+    contact_name: Optional[str] = None,
+    contact_phone: Optional[str] = None,
+    contact_email: Optional[str] = None,
+    urgent: bool = False,
+    now: Optional[datetime] = None,
+) -> int:
+    """Saves a handoff ticket and returns its id."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            handoff_tickets.insert().values(
+                conversation_id=conversation_id,
+                channel=channel or "unknown",
+                reason=reason,
+                created_at=now or datetime.now(timezone.utc),
+                contact_name=contact_name,
+                contact_phone=contact_phone,
+                contact_email=contact_email,
+                last_messages=json.dumps(last_messages, ensure_ascii=False),
+                status="new",
+                urgent=urgent,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def open_handoff_ticket(engine: sa.engine.Engine, conversation_id: str) -> Optional[dict[str, Any]]:
+    """The conversation's newest ticket that staff have not closed, if any."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(handoff_tickets)
+            .where(handoff_tickets.c.conversation_id == conversation_id)
+            .where(handoff_tickets.c.status.in_(["new", "contacted"]))
+            .order_by(handoff_tickets.c.id.desc())
+            .limit(1)
+        ).mappings().first()
+    return dict(row) if row else None
