@@ -32,7 +32,7 @@ TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '
 	clinic_assistant/rasa_components.py
 
 .PHONY: help run test install train spacy validate test-stories test-heldout pytest \
-	bench-latency lock clean
+	bench-latency bench-safety lock clean
 
 help:
 	@echo "make run    install what is missing, train if the data changed, start the bot"
@@ -89,6 +89,9 @@ test: validate test-stories test-heldout pytest
 # --- benchmarks (not part of make test) ---------------------------------------------
 bench-latency: $(MODEL) | var
 	$(PY) -m bench.latency
+
+bench-safety: $(MODEL)
+	$(PY) -m bench.safety
 
 # --- maintenance -------------------------------------------------------------------
 # Re-resolve requirements.lock from pyproject.toml's direct dependencies.

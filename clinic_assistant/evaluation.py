@@ -6,6 +6,10 @@
 Prints both figures and the misses, and exits 1 when either is below the minimum.
 The answer key of each prediction comes from ``clinic_assistant.answers.answer_key``,
 the same function the action server uses, so the figure is what patients get.
+
+Intent accuracy is strict. Answer accuracy counts, for an out-of-scope message, any
+way of declining it (the out-of-scope reply, "did you mean", "could you say it
+another way?") as the right answer: the patient gets no wrong answer either way.
 """
 from __future__ import annotations
 
@@ -55,15 +59,24 @@ class Report:
 
     @property
     def answer_accuracy(self) -> float:
-        hits = sum(p.answer == p.example.answer for p in self.predictions)
+        hits = sum(answered_right(p) for p in self.predictions)
         return hits / len(self.predictions) if self.predictions else 0.0
 
     def misses(self) -> list[Prediction]:
-        return [p for p in self.predictions if p.answer != p.example.answer]
+        return [p for p in self.predictions if not answered_right(p)]
 
     def confused_pairs(self, most: int = 5) -> list[tuple[tuple[str, str], int]]:
         pairs = Counter((p.example.answer, p.answer) for p in self.misses())
         return pairs.most_common(most)
+
+
+DECLINES = frozenset({"out_of_scope", "nlu_fallback", "unclear"})
+
+
+def answered_right(prediction: Prediction) -> bool:
+    if prediction.example.answer == "out_of_scope":
+        return prediction.answer in DECLINES
+    return prediction.answer == prediction.example.answer
 
 
 def load_examples(path: Path) -> list[Example]:

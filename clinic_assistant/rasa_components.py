@@ -10,6 +10,9 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.logistic_regression_classifier import (
+    LogisticRegressionClassifier,
+)
 from rasa.nlu.constants import SPACY_DOCS
 from rasa.nlu.extractors.spacy_entity_extractor import SpacyEntityExtractor
 from rasa.nlu.utils.spacy_utils import SpacyModel
@@ -215,3 +218,35 @@ class RedFlagTriage(GraphComponent):
             # patient's words (never a payload) go on, so nothing overrides the flag.
             message.set(TEXT, original.lstrip("/"))
         return messages
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True
+)
+class ClinicIntentClassifier(LogisticRegressionClassifier):
+    """Rasa's ``LogisticRegressionClassifier`` with ``class_weight`` and ``C`` settable.
+
+    Rasa fixes ``class_weight="balanced"``, which gives every intent the same total
+    weight. Our out-of-scope intent has the most, and most varied, examples, so
+    balancing makes each of them count for less: in 5-fold cross-validation on the
+    training data, out-of-scope recall was 0.67 balanced and 0.78 unweighted, at the
+    same overall accuracy (0.69 both).
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            **LogisticRegressionClassifier.get_default_config(),
+            "class_weight": "balanced",
+            "C": 1.0,
+        }
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        name: Text,
+        model_storage: ModelStorage,
+        resource: Resource,
+    ) -> None:
+        super().__init__(config, name, model_storage, resource)
+        self.clf.set_params(class_weight=self.config["class_weight"], C=self.config["C"])

@@ -84,16 +84,22 @@ class RedFlagDetector:
 
     def detect(self, doc: Any) -> list[RedFlag]:
         """The red flags in ``doc``, most urgent category first; [] when there are none."""
-        found: dict[tuple[str, str], RedFlag] = {}
+        spans: dict[tuple[str, str], tuple[int, int]] = {}
         for match_id, start, end in self._matcher(doc):
             if self._discounted(doc, start):
                 continue
             category, kind = doc.vocab.strings[match_id].split("|", 1)
+            key = (category, kind)
+            if key not in spans:
+                spans[key] = (start, end)
+            elif start <= spans[key][1] and end >= spans[key][0]:
+                # overlapping matches of one kind: report the words they cover together
+                spans[key] = (min(start, spans[key][0]), max(end, spans[key][1]))
+        found: dict[tuple[str, str], RedFlag] = {}
+        for (category, kind), (start, end) in spans.items():
             span = doc[start:end]
-            found.setdefault(
-                (category, kind),
-                RedFlag(category, kind, span.text, span.start_char, span.end_char),
-            )
+            found[(category, kind)] = RedFlag(category, kind, span.text, span.start_char,
+                                              span.end_char)
         return sorted(found.values(), key=lambda f: CATEGORIES.index(f.category))
 
     @staticmethod
