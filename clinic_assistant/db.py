@@ -29,9 +29,32 @@ handoff_tickets = sa.Table(
 )
 
 
+def _tune_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
+    """WAL journal and NORMAL sync for SQLite files: still safe after a crash, far
+    fewer fsyncs per turn, and readers no longer block the other process's writes
+    (the Rasa server and the action server share the file)."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith(("sqlite3", "pysqlite")):
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+    finally:
+        cursor.close()
+
+
+def tune_sqlite_connections() -> None:
+    """Applies _tune_sqlite to every SQLAlchemy engine of this process (Rasa's too)."""
+    if not sa.event.contains(sa.engine.Engine, "connect", _tune_sqlite):
+        sa.event.listen(sa.engine.Engine, "connect", _tune_sqlite)
+
+
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> sa.engine.Engine:
     """One engine per database URL per process; creates the project's tables."""
+    tune_sqlite_connections()
     engine = sa.create_engine(url, future=True, pool_pre_ping=True)
     metadata.create_all(engine)
     return engine

@@ -42,6 +42,8 @@ class PatientTextGuard(GraphComponent):
       way?"). A slash before ordinary words ("/ where are you") is just dropped.
     - A message longer than ``max_characters`` becomes the ``too_long_intent`` payload,
       so the patient is asked for a shorter question instead of getting a guess.
+    - A message with no letters or digits at all (only emoji or punctuation) becomes
+      ``unclear_intent``: there are no words to understand.
 
     The patient's original text stays on the message under ``original_text``.
     """
@@ -85,6 +87,8 @@ class PatientTextGuard(GraphComponent):
     def text_for_pipeline(self, text: str) -> str:
         if len(text) > self._max_characters:
             return self._too_long
+        if not any(character.isalnum() for character in text):
+            return self._unclear
         if not text.startswith("/"):
             return text
         match = _PAYLOAD_INTENT.match(text)
