@@ -51,6 +51,30 @@ def tune_sqlite_connections() -> None:
         sa.event.listen(sa.engine.Engine, "connect", _tune_sqlite)
 
 
+BOOKING_STATUSES = ("new", "contacted", "booked", "cancelled")
+
+# A patient's request for an appointment, for staff to confirm. Never a booking.
+booking_requests = sa.Table(
+    "booking_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
+    sa.Column("channel", sa.String(64), nullable=False, default="unknown"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("phone", sa.String(32)),
+    sa.Column("email", sa.String(320)),
+    sa.Column("preferred_times", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("patient_type", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, default="new"),
+    # staff email: when it went out, how many tries, the last error
+    sa.Column("notified_at", sa.DateTime(timezone=True)),
+    sa.Column("notify_attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("notify_error", sa.Text),
+)
+
+
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> sa.engine.Engine:
     """One engine per database URL per process; creates the project's tables."""
@@ -103,3 +127,52 @@ def open_handoff_ticket(engine: sa.engine.Engine, conversation_id: str) -> Optio
             .limit(1)
         ).mappings().first()
     return dict(row) if row else None
+
+
+def create_booking_request(
+    engine: sa.engine.Engine,
+    *,
+    conversation_id: str,
+    channel: str,
+    name: str,
+    phone: Optional[str],
+    email: Optional[str],
+    preferred_times: str,
+    reason: str,
+    patient_type: str,
+    now: Optional[datetime] = None,
+) -> int:
+    """Saves a booking request with status "new" and returns its id."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            booking_requests.insert().values(
+                conversation_id=conversation_id,
+                channel=channel or "unknown",
+                created_at=now or datetime.now(timezone.utc),
+                name=name,
+                phone=phone,
+                email=email,
+                preferred_times=preferred_times,
+                reason=reason,
+                patient_type=patient_type,
+                status="new",
+                notify_attempts=0,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def record_notification(
+    engine: sa.engine.Engine, request_id: int, *, sent: bool, error: Optional[str] = None
+) -> None:
+    """Notes one attempt to email staff about a booking request."""
+    values: dict[str, Any] = {
+        "notify_attempts": booking_requests.c.notify_attempts + 1,
+        "notify_error": None if sent else error,
+    }
+    if sent:
+        values["notified_at"] = datetime.now(timezone.utc)
+    with engine.begin() as conn:
+        conn.execute(
+            booking_requests.update().where(booking_requests.c.id == request_id).values(**values)
+        )

@@ -177,11 +177,15 @@ class Bot:
 
 
 @contextmanager
-def running_bot(tracker_db: Path) -> Iterator[Bot]:
+def running_bot(tracker_db: Path, **action_env: str) -> Iterator[Bot]:
+    """Both servers on free loopback ports, sharing ``tracker_db``; ``action_env`` goes
+    to the action server's environment (e.g. SMTP settings)."""
     action_port, rasa_port = free_port(), free_port()
     with ExitStack() as stack:
         # both servers use the same database: conversations and the project's tables
-        actions = stack.enter_context(start_action_server(action_port, TRACKER_DB=str(tracker_db)))
+        actions = stack.enter_context(
+            start_action_server(action_port, TRACKER_DB=str(tracker_db), **action_env)
+        )
         rasa = stack.enter_context(start_rasa_server(rasa_port, action_port, tracker_db))
         yield Bot(rasa=rasa, actions=actions, tracker_db=tracker_db)
 

@@ -80,7 +80,7 @@ def test_typed_intent_names_get_asked_to_rephrase(
 def test_a_button_payload_still_works_when_typed(
     bot: Bot, expected_text: Callable[[str], str]
 ) -> None:
-    assert reply_to(bot, "/request_booking") == [expected_text("utter_how_to_book")]
+    assert reply_to(bot, "/request_booking") == [expected_text("utter_ask_booking_name")]
 
 
 def test_slash_before_words_is_read_as_words(

@@ -92,7 +92,7 @@ def test_book_button_leads_to_booking(bot: Bot, expected_text: Callable[[str], s
     assert {"title": "Book an assessment", "payload": "/request_booking"} in buttons
     # the patient clicks the button: the channel sends its payload
     assert texts(bot.send(sender, buttons[0]["payload"]))[-1] == expected_text(
-        "utter_how_to_book"
+        "utter_ask_booking_name"
     )
 
 
