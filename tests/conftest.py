@@ -54,12 +54,19 @@ def profile_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+def smtp_env(port: int) -> dict[str, str]:
+    return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_TLS": "none",
+            "CLINIC_NOTIFY_EMAIL": "desk@clinic.test", "NOTIFY_RETRY_SECONDS": "0.2,0.2"}
+
+
 @pytest.fixture(scope="session")
-def bot(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The real Rasa server and action server, on free loopback ports, for the session."""
+def bot(tmp_path_factory: pytest.TempPathFactory, smtp_server: Any) -> Any:
+    """The real Rasa server and action server, on free loopback ports, for the session;
+    staff email goes to the test SMTP server."""
     from clinic_assistant.local_servers import running_bot
 
-    with running_bot(tmp_path_factory.mktemp("bot") / "tracker.db") as running:
+    port, _ = smtp_server
+    with running_bot(tmp_path_factory.mktemp("bot") / "tracker.db", **smtp_env(port)) as running:
         yield running
 
 
@@ -92,3 +99,42 @@ def red_flag_suite() -> dict[str, Any]:
     import yaml
 
     return yaml.safe_load((TESTS / "safety" / "red_flags.yml").read_text())
+
+
+class Inbox:
+    """What a real local SMTP server (aiosmtpd) received."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        from email import message_from_bytes
+        from email.policy import default
+
+        self.messages.append(message_from_bytes(envelope.content, policy=default))
+        return "250 OK"
+
+    def wait_for(self, count: int, seconds: float = 10.0) -> list[Any]:
+        import time
+
+        deadline = time.monotonic() + seconds
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.messages
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Any:
+    """A real SMTP server on loopback; yields (port, inbox)."""
+    from aiosmtpd.controller import Controller
+
+    from clinic_assistant.local_servers import free_port
+
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, inbox
+    finally:
+        controller.stop()
