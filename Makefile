@@ -24,7 +24,7 @@ export RASA_PORT ?= 5005
 export ACTION_PORT ?= 5055
 export BIND_HOST ?= 127.0.0.1
 export ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
-export TRACKER_DB ?= var/tracker.db
+export DATABASE_URL ?= sqlite:///$(CURDIR)/var/tracker.db
 export CLINIC_PROFILE ?= clinic/profile.yml
 export VENV
 

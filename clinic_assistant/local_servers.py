@@ -143,7 +143,7 @@ def start_rasa_server(
          "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
         base_env(
             ACTION_SERVER_URL=action_url or f"http://127.0.0.1:{action_port}/webhook",
-            TRACKER_DB=str(tracker_db),
+            DATABASE_URL=f"sqlite:///{tracker_db}",
             **env,
         ),
         f"http://127.0.0.1:{port}",
@@ -184,7 +184,7 @@ def running_bot(tracker_db: Path, **action_env: str) -> Iterator[Bot]:
     with ExitStack() as stack:
         # both servers use the same database: conversations and the project's tables
         actions = stack.enter_context(
-            start_action_server(action_port, TRACKER_DB=str(tracker_db), **action_env)
+            start_action_server(action_port, DATABASE_URL=f"sqlite:///{tracker_db}", **action_env)
         )
         rasa = stack.enter_context(start_rasa_server(rasa_port, action_port, tracker_db))
         yield Bot(rasa=rasa, actions=actions, tracker_db=tracker_db)

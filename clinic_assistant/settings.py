@@ -23,14 +23,13 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
         env = os.environ if environ is None else environ
-        tracker_db = Path(env.get("TRACKER_DB", PROJECT_ROOT / "var" / "tracker.db"))
-        if not tracker_db.is_absolute():
-            tracker_db = PROJECT_ROOT / tracker_db
         return cls(
             clinic_profile_path=Path(
                 env.get("CLINIC_PROFILE", PROJECT_ROOT / "clinic" / "profile.yml")
             ),
             var_dir=Path(env.get("CLINIC_VAR_DIR", PROJECT_ROOT / "var")),
-            # The project's tables live in the same database as the conversations.
-            database_url=env.get("DATABASE_URL") or f"sqlite:///{tracker_db}",
+            # One database for the conversations (Rasa's tracker store) and the
+            # project's tables.
+            database_url=env.get("DATABASE_URL")
+            or f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}",
         )

@@ -167,7 +167,7 @@ def test_booking_survives_an_action_server_restart(tmp_path: Path, smtp_server: 
         say("780-555-0123")
         bot.actions.stop()
         action_port = int(bot.actions.url.rsplit(":", 1)[1])
-        with start_action_server(action_port, TRACKER_DB=str(db), **env):
+        with start_action_server(action_port, DATABASE_URL=f"sqlite:///{db}", **env):
             say("Tuesday afternoon")
             say("neck pain")
             assert say("returning")[-1].startswith("Here's your request:")
