@@ -82,6 +82,7 @@ test-heldout: $(MODEL)
 		--min-accuracy 0.90
 
 pytest: $(MODEL) | var
+	@scripts/ensure-postgres
 	$(PY) -m pytest
 
 test: validate test-stories test-heldout pytest

@@ -134,7 +134,8 @@ def start_action_server(port: int, **env: str) -> Any:
 
 
 def start_rasa_server(
-    port: int, action_port: int, tracker_db: Path, action_url: str | None = None, **env: str
+    port: int, action_port: int, tracker_db: Path, action_url: str | None = None,
+    database_url: str | None = None, **env: str
 ) -> Any:
     return started(
         "rasa",
@@ -143,7 +144,7 @@ def start_rasa_server(
          "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
         base_env(
             ACTION_SERVER_URL=action_url or f"http://127.0.0.1:{action_port}/webhook",
-            DATABASE_URL=f"sqlite:///{tracker_db}",
+            DATABASE_URL=database_url or f"sqlite:///{tracker_db}",
             **env,
         ),
         f"http://127.0.0.1:{port}",
@@ -177,16 +178,21 @@ class Bot:
 
 
 @contextmanager
-def running_bot(tracker_db: Path, **action_env: str) -> Iterator[Bot]:
-    """Both servers on free loopback ports, sharing ``tracker_db``; ``action_env`` goes
-    to the action server's environment (e.g. SMTP settings)."""
+def running_bot(tracker_db: Path, database_url: str | None = None,
+                **action_env: str) -> Iterator[Bot]:
+    """Both servers on free loopback ports, sharing one database (the SQLite file
+    ``tracker_db``, or ``database_url``); ``action_env`` goes to the action server's
+    environment (e.g. SMTP settings)."""
     action_port, rasa_port = free_port(), free_port()
+    url = database_url or f"sqlite:///{tracker_db}"
     with ExitStack() as stack:
         # both servers use the same database: conversations and the project's tables
         actions = stack.enter_context(
-            start_action_server(action_port, DATABASE_URL=f"sqlite:///{tracker_db}", **action_env)
+            start_action_server(action_port, DATABASE_URL=url, **action_env)
         )
-        rasa = stack.enter_context(start_rasa_server(rasa_port, action_port, tracker_db))
+        rasa = stack.enter_context(
+            start_rasa_server(rasa_port, action_port, tracker_db, database_url=url)
+        )
         yield Bot(rasa=rasa, actions=actions, tracker_db=tracker_db)
 
 

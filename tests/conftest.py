@@ -138,3 +138,34 @@ def smtp_server() -> Any:
         yield port, inbox
     finally:
         controller.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Any:
+    """A throwaway PostgreSQL server on loopback for the session (its admin URL)."""
+    from clinic_assistant.local_postgres import running_postgres, server_binaries
+
+    if server_binaries() is None:
+        pytest.skip("PostgreSQL is not installed here; `make test` installs it with "
+                    "apt-get where it can (scripts/ensure-postgres)")
+    with running_postgres("clinic_admin") as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database: a SQLite file, and a new database on the PostgreSQL
+    server, so that each database test runs on both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'clinic.db'}"
+    import uuid
+
+    import sqlalchemy as sa
+
+    admin = request.getfixturevalue("postgres_server")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return f"{admin.rsplit('/', 1)[0]}/{name}"

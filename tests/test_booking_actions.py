@@ -103,10 +103,10 @@ async def submit() -> tuple[list[Any], list[dict[str, Any]]]:
 
 
 async def test_request_is_saved_then_staff_emailed(
-    profile_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp_server: Any
+    profile_file: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, smtp_server: Any
 ) -> None:
     port, inbox = smtp_server
-    url = f"sqlite:///{tmp_path / 'clinic.db'}"
+    url = database_url
     for key, value in {"DATABASE_URL": url, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
                        "SMTP_TLS": "none", "CLINIC_NOTIFY_EMAIL": "desk@clinic.test"}.items():
         monkeypatch.setenv(key, value)
@@ -129,11 +129,11 @@ async def test_request_is_saved_then_staff_emailed(
 
 
 async def test_failed_email_keeps_the_request_and_notes_the_error(
-    profile_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    profile_file: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from clinic_assistant.local_servers import free_port
 
-    url = f"sqlite:///{tmp_path / 'clinic.db'}"
+    url = database_url
     for key, value in {"DATABASE_URL": url, "SMTP_HOST": "127.0.0.1",
                        "SMTP_PORT": str(free_port()), "SMTP_TLS": "none",
                        "CLINIC_NOTIFY_EMAIL": "desk@clinic.test",

@@ -174,3 +174,27 @@ def test_booking_survives_an_action_server_restart(tmp_path: Path, smtp_server: 
             say("yes")
         saved = rows(db, sender)
     assert len(saved) == 1 and saved[0][:2] == ("Sam Lee", "+17805550123")
+
+
+def test_conversation_and_booking_in_postgresql(
+    tmp_path: Path, postgres_server: str, smtp_server: Any
+) -> None:
+    """The whole bot on PostgreSQL through DATABASE_URL: one database for both."""
+    import sqlalchemy as sa
+
+    port, _ = smtp_server
+    url = f"{postgres_server.rsplit('/', 1)[0]}/postgres"
+    with running_bot(tmp_path / "unused.db", database_url=url, **smtp_env(port)) as bot:
+        sender, say = conversation(bot)
+        fill_to_confirmation(say)
+        assert "sent to" in say("yes")[-1]
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        events = conn.execute(sa.text("SELECT COUNT(*) FROM events WHERE sender_id = :s"),
+                              {"s": sender}).scalar()
+        request = conn.execute(sa.text("SELECT name, status FROM booking_requests"
+                                       " WHERE conversation_id = :s"), {"s": sender}).one()
+    engine.dispose()
+    assert events > 10
+    assert tuple(request) == ("Sam Lee", "new")
+    assert not (tmp_path / "unused.db").exists()

@@ -42,10 +42,10 @@ CONVERSATION = [
 
 
 @pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> sa.engine.Engine:
-    url = f"sqlite:///{tmp_path / 'clinic.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    return sa.create_engine(url)
+def database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> sa.engine.Engine:
+    """The database the action writes to: SQLite, then PostgreSQL."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return sa.create_engine(database_url)
 
 
 def validate(text: str, slots: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:

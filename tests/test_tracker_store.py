@@ -1,8 +1,6 @@
 """Conversations and the project's tables share the database named by DATABASE_URL."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
@@ -12,8 +10,8 @@ from clinic_assistant.db import create_handoff_ticket, engine_for
 from clinic_assistant.tracker_store import UrlSQLTrackerStore
 
 
-async def test_one_url_for_conversations_and_project_tables(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'clinic.db'}"
+async def test_one_url_for_conversations_and_project_tables(database_url: str) -> None:
+    url = database_url
     store = UrlSQLTrackerStore(domain=Domain.load("domain"), db_url=url)
     assert str(store.engine.url) == url
 
