@@ -23,3 +23,14 @@ async def test_one_url_for_conversations_and_project_tables(database_url: str) -
                           reason="patient_asked", last_messages=[])
     tables = set(sa.inspect(sa.create_engine(url)).get_table_names())
     assert {"events", "handoff_tickets", "booking_requests"} <= tables
+
+
+async def test_saving_again_adds_only_the_new_events(database_url: str) -> None:
+    store = UrlSQLTrackerStore(domain=Domain.load("domain"), db_url=database_url)
+    tracker = DialogueStateTracker.from_events("patient-2", [UserUttered("one")])
+    await store.save(tracker)
+    tracker.update(UserUttered("two"))
+    await store.save(tracker)
+    await store.save(tracker)  # nothing new: nothing added
+    stored = await store.retrieve("patient-2")
+    assert [e.text for e in stored.events if isinstance(e, UserUttered)] == ["one", "two"]
