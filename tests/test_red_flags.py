@@ -125,3 +125,22 @@ def test_conversation_is_flagged_urgent_in_the_log(bot: Bot) -> None:
             " AND action_name = 'urgent'", (sender,)
         ).fetchall()
     assert any('"value": true' in row[0] for row in rows)
+
+
+def test_red_flag_as_the_very_first_message_comes_before_the_introduction(
+    bot: Bot, expected_text: Callable[[str], str]
+) -> None:
+    sender = f"rf-{uuid.uuid4().hex[:10]}"
+    replies = bot.send(sender, "I think I'm having a heart attack")
+    assert replies[0]["text"] == expected_text("utter_red_flag_emergency")
+    assert replies[1]["custom"] == {"urgent": True, "category": "emergency"}
+    # the first-contact line still comes, after the emergency reply
+    assert [r.get("text") for r in replies[2:]] == [expected_text("utter_disclaimer")]
+
+
+def test_urgent_first_keeps_every_message() -> None:
+    from clinic_assistant.channels.rest import urgent_first
+
+    intro, text, mark = {"text": "hi"}, {"text": "call 911"}, {"custom": {"urgent": True}}
+    assert urgent_first([intro, text, mark]) == [text, mark, intro]
+    assert urgent_first([intro, {"text": "answer"}]) == [intro, {"text": "answer"}]

@@ -4,9 +4,14 @@ Rasa's own REST channel files a message without a ``sender`` under one shared
 conversation called "default" (so two patients would share a conversation), and
 answers a non-text message with silence. This channel answers such requests with a
 400 and the reason instead. URL and replies are Rasa's: POST /webhooks/rest/webhook.
+
+It also puts an urgent reply (a red flag's emergency message) first: when a red flag
+is the very first message of a conversation, Rasa sends the first-contact line at
+session start, before it has read the message.
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.channels.channel import UserMessage
@@ -39,6 +44,16 @@ def request_problem(body: Any) -> Optional[tuple[int, str]]:
     return None
 
 
+def urgent_first(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The replies with an urgent one (its text and its ``urgent`` marker) first."""
+    for index, message in enumerate(messages):
+        custom = message.get("custom")
+        if isinstance(custom, dict) and custom.get("urgent"):
+            start = index - 1 if index > 0 and "text" in messages[index - 1] else index
+            return messages[start:index + 1] + messages[:start] + messages[index + 1:]
+    return messages
+
+
 class ClinicRestInput(RestInput):
     """Rasa's REST channel with request validation (same name and URL: ``rest``)."""
 
@@ -64,5 +79,18 @@ class ClinicRestInput(RestInput):
                 return None
             status, reason = problem
             return response.json({"error": reason}, status=status)
+
+        @blueprint.middleware("response")
+        async def urgent_reply_first(request: Request, reply: HTTPResponse) -> Optional[HTTPResponse]:
+            if request.method != "POST" or reply.status != 200 or not reply.body:
+                return None
+            try:
+                messages = json.loads(reply.body)
+            except ValueError:
+                return None
+            if not isinstance(messages, list):
+                return None
+            ordered = urgent_first(messages)
+            return None if ordered == messages else response.json(ordered)
 
         return blueprint
