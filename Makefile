@@ -31,7 +31,7 @@ export VENV
 TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml') \
 	clinic_assistant/rasa_components.py
 
-.PHONY: help run test install train spacy validate test-stories test-heldout pytest \
+.PHONY: help run test install train spacy lint validate test-stories test-heldout pytest \
 	bench-latency bench-safety lock clean
 
 help:
@@ -70,6 +70,9 @@ run: $(MODEL) | var
 	$(BIN)/honcho start -f Procfile
 
 # --- make test ---------------------------------------------------------------------
+lint: | $(INSTALLED)
+	$(BIN)/ruff check .
+
 validate: | $(INSTALLED)
 	$(RASA) data validate $(RASA_PROJECT) --data data --fail-on-warnings
 
@@ -85,7 +88,7 @@ pytest: $(MODEL) | var
 	@scripts/ensure-postgres
 	$(PY) -m pytest
 
-test: validate test-stories test-heldout pytest
+test: lint validate test-stories test-heldout pytest
 
 # --- benchmarks (not part of make test) ---------------------------------------------
 bench-latency: $(MODEL) | var

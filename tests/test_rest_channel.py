@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 

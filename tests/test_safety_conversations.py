@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import uuid
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 
