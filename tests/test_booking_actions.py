@@ -154,3 +154,31 @@ async def test_failed_save_is_never_reported_as_sent(
     _, messages = await submit()
     assert [m["response"] for m in messages] == ["utter_booking_save_failed"]
     assert messages[0]["clinic_phone"] == "(780) 555-0199"
+
+
+async def test_submit_from_a_recorded_conversation(
+    profile_file: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tracker recorded from a real booking conversation at its confirmation question
+    (tests/fixtures/record_trackers.py); the patient says yes."""
+    import json
+
+    from tests.conftest import FIXTURES
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    state = json.loads((FIXTURES / "trackers" / "booking_at_confirmation.json").read_text())
+    slots = state["slots"]
+    assert slots["requested_slot"] == "booking_confirmed"
+    slots["booking_confirmed"] = "yes"
+
+    dispatcher = CollectingDispatcher()
+    await ActionSubmitBooking().run(dispatcher, Tracker.from_dict(state), {})
+    await asyncio.gather(*booking._background)
+
+    assert [m["response"] for m in dispatcher.messages] == ["utter_booking_sent"]
+    with sa.create_engine(database_url).connect() as conn:
+        row = conn.execute(sa.select(booking_requests)).mappings().one()
+    assert (row["name"], row["phone"], row["preferred_times"], row["reason"],
+            row["patient_type"], row["channel"]) == (
+        slots["booking_name"], slots["contact_phone"], slots["booking_times"],
+        "TMJ dysfunction", "new", "rest")

@@ -167,3 +167,30 @@ def test_every_offered_topic_has_an_intent_and_a_title() -> None:
     faq_intents = {i for i in domain.intents if i.startswith("faq_")}
     assert faq_intents <= set(TOPIC_TITLES)
     assert set(TOPIC_TITLES) <= set(domain.intents)
+
+
+async def test_handoff_from_a_recorded_conversation(
+    profile_file: Path, database: sa.engine.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tracker recorded from a real conversation (tests/fixtures/record_trackers.py)."""
+    from tests.conftest import FIXTURES
+
+    state = json.loads((FIXTURES / "trackers" / "handoff_asking_contact.json").read_text())
+    assert state["active_loop"]["name"] == "handoff_form"
+    contact, messages = validate("Sam Lee 780-555-0123")
+    state["slots"].update({k: v for k, v in contact.items() if k != "handoff_contact"})
+    monkeypatch.setattr(handoff, "utc_now", lambda: MONDAY_10AM_EDMONTON)
+
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoff().run(dispatcher, Tracker.from_dict(state), {})
+
+    assert SlotSet("handoff_active", True) in events
+    with database.connect() as conn:
+        row = conn.execute(sa.select(handoff_tickets)).mappings().one()
+    texts = [m["text"] for m in json.loads(row["last_messages"])]
+    assert texts[0] == "my jaw clicks, can dry needling help?"
+    assert texts[1].startswith("Yes, TMJ (jaw) dysfunction")
+    assert texts[2] == "talk to someone"
+    assert texts[3].startswith("I'll pass this to our clinic team")
+    assert (row["conversation_id"], row["channel"], row["contact_phone"]) == (
+        "handoff_asking_contact", "rest", "+17805550123")
