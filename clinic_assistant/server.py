@@ -39,7 +39,7 @@ def action_timeout() -> float:
         return DEFAULT_ACTION_TIMEOUT
 
 
-def fallback_events(action_name: str, error: BaseException) -> List[Any]:
+def fallback_events(action_name: str) -> List[Any]:
     """The events that stand in for a custom action that failed."""
     from rasa.shared.core.events import BotUttered, Event
 
@@ -72,7 +72,7 @@ async def _run_with_safety_net(
             "the patient was sent the apology with the clinic phone.",
             self.name(), tracker.sender_id, type(error).__name__, error,
         )
-        return fallback_events(self.name(), error)
+        return fallback_events(self.name())
 
 
 def install_action_safety_net() -> None:

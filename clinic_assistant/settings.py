@@ -17,7 +17,6 @@ class Settings:
     """Settings shared by the Rasa server, the action server and the tools."""
 
     clinic_profile_path: Path
-    var_dir: Path
     database_url: str
 
     @classmethod
@@ -27,7 +26,6 @@ class Settings:
             clinic_profile_path=Path(
                 env.get("CLINIC_PROFILE", PROJECT_ROOT / "clinic" / "profile.yml")
             ),
-            var_dir=Path(env.get("CLINIC_VAR_DIR", PROJECT_ROOT / "var")),
             # One database for the conversations (Rasa's tracker store) and the
             # project's tables.
             database_url=env.get("DATABASE_URL")

@@ -112,12 +112,11 @@ class RedFlagDetector:
         window = clause if clause[-1:] in (["or"], ["nor"]) else clause[-NEGATION_WINDOW:]
         if any(word in NEGATIONS for word in window):
             return True
-        after = _clause_head([t.lower_ for t in doc[start:_sentence_end(doc, start)]])
-        for words in (before, after):
+        rest = [t.lower_ for t in doc[start:_sentence_end(doc, start)]]
+        for words in (before, _clause_head(rest)):
             if any(word in RISK_WORDS for word in words) or _has_phrase(words, RISK_PHRASES):
                 return True
-        sentence = before + [t.lower_ for t in doc[start:_sentence_end(doc, start)]]
-        return _has_phrase(sentence, PAST_PHRASES)
+        return _has_phrase(before + rest, PAST_PHRASES)
 
 
 def _sentence_before(doc: Any, start: int) -> list[str]:
