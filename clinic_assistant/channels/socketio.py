@@ -1,0 +1,262 @@
+"""The website chat widget's channel: Rasa's socket.io channel, made dependable.
+
+Same URL and events as Rasa's ``socketio`` channel (``/socket.io``, ``session_request``
+→ ``session_confirm``, ``user_uttered`` → ``bot_uttered``), with these changes:
+
+- **One event per reply.** Rasa splits a reply at blank lines and sends its ``custom``
+  part separately; its ``send_custom_json`` even passes the JSON's keys to
+  ``emit`` as arguments, so ``{"handoff": ...}`` or ``{"urgent": true}`` raised a
+  TypeError. Here each reply is one ``bot_uttered`` with ``text``, ``quick_replies``
+  and ``custom`` together, so the widget knows which text is urgent.
+- **The conversation starts when the widget asks for it.** A new session runs
+  ``action_session_start`` at ``session_request``, so the first-contact line is on
+  screen before the patient types, and a red flag typed first gets the emergency
+  reply alone.
+- **History.** For a session that already has messages, ``session_history`` lists
+  them (from the tracker store, the conversation's record), so a reload or another
+  page shows the same conversation.
+- **Every message once.** ``user_uttered`` carries a client ``message_id``; the reply
+  to its acknowledgement says whether it was handled, and a message sent again after
+  a lost connection (same id) is not handled twice. The socket joins the session's
+  room on every message, so replies reach it even if it reconnected a moment ago.
+- **Checked input.** A malformed ``user_uttered`` is answered with ``{"ok": false,
+  "error": reason}`` instead of an exception in the server log and silence.
+- **Allowed origins.** Only the configured website origins may connect
+  (``allowed_origins`` in credentials.yml, or ``WIDGET_ORIGINS``, comma-separated).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections import OrderedDict
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Blueprint
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_LENGTH = 20_000
+MAX_ID_LENGTH = 200
+HISTORY_LIMIT = 100
+REMEMBERED_MESSAGE_IDS = 20_000
+DEFAULT_ORIGINS = ("http://127.0.0.1:8080", "http://localhost:8080")
+
+
+def widget_message(message: dict[str, Any]) -> dict[str, Any]:
+    """One bot reply as the widget shows it: text, quick replies, custom data."""
+    out: dict[str, Any] = {}
+    text = message.get("text")
+    if isinstance(text, str) and text:
+        out["text"] = text
+    buttons = message.get("buttons") or message.get("quick_replies") or []
+    replies = [
+        {"title": str(button["title"]), "payload": str(button["payload"])}
+        for button in buttons
+        if isinstance(button, dict) and button.get("title") and button.get("payload")
+    ]
+    if replies:
+        out["quick_replies"] = replies
+    custom = message.get("custom")
+    if isinstance(custom, dict) and custom:
+        out["custom"] = custom
+    return out
+
+
+def history_messages(events: list[Any], limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
+    """The patient's and the bot's messages of a conversation, oldest first (at most
+    ``limit``, the newest). A button the patient chose shows as its title, as it did
+    when it was clicked."""
+    messages: list[dict[str, Any]] = []
+    titles: dict[str, str] = {}
+    for event in events:
+        if isinstance(event, BotUttered):
+            shown = widget_message({"text": event.text, **(event.data or {})})
+            titles = {reply["payload"]: reply["title"] for reply in shown.get("quick_replies", [])}
+            if shown:
+                messages.append({"sender": "bot", "time": event.timestamp, **shown})
+        elif isinstance(event, UserUttered) and event.text is not None:
+            text = titles.get(event.text, event.text)
+            messages.append({"sender": "user", "time": event.timestamp, "text": text})
+            titles = {}
+    return messages[-limit:]
+
+
+def message_problem(data: Any) -> Optional[str]:
+    """Why a ``user_uttered`` event cannot be handled; None if it can."""
+    if not isinstance(data, dict):
+        return "the event data must be an object with 'message' and 'session_id'"
+    session_id = data.get("session_id")
+    if not isinstance(session_id, str) or not session_id.strip():
+        return "'session_id' must be the id from 'session_confirm'"
+    if len(session_id) > MAX_ID_LENGTH:
+        return f"'session_id' must be at most {MAX_ID_LENGTH} characters"
+    message = data.get("message")
+    if not isinstance(message, str):
+        return "'message' must be a string"
+    if len(message) > MAX_MESSAGE_LENGTH:
+        return f"'message' must be at most {MAX_MESSAGE_LENGTH} characters"
+    message_id = data.get("message_id")
+    if message_id is not None and (
+        not isinstance(message_id, str) or not message_id or len(message_id) > MAX_ID_LENGTH
+    ):
+        return f"'message_id' must be a string of at most {MAX_ID_LENGTH} characters"
+    metadata = data.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        return "'metadata' must be an object"
+    return None
+
+
+class MessageIds:
+    """Ids of messages already handled (or being handled), the newest remembered."""
+
+    def __init__(self, size: int = REMEMBERED_MESSAGE_IDS) -> None:
+        self.size = size
+        self._ids: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    def claim(self, session_id: str, message_id: str) -> bool:
+        """True the first time a message id is seen for a session."""
+        key = (session_id, message_id)
+        if key in self._ids:
+            return False
+        self._ids[key] = None
+        if len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+        return True
+
+    def release(self, session_id: str, message_id: str) -> None:
+        """Forgets a message that could not be handled, so that it can be sent again."""
+        self._ids.pop((session_id, message_id), None)
+
+
+class ClinicSocketIOOutput(SocketIOOutput):
+    """Sends each reply as one ``bot_uttered`` event."""
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        shown = widget_message(message)
+        if shown:
+            await self._send_message(recipient_id, shown)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self._send_message(recipient_id, {"text": text})
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+    ) -> None:
+        await self._send_message(recipient_id, {"custom": json_message})
+
+
+class ClinicSocketIOInput(SocketIOInput):
+    """The widget's socket.io channel (name ``socketio``; see the module docstring)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "socketio"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> "ClinicSocketIOInput":
+        credentials = credentials or {}
+        channel = cls(
+            credentials.get("user_message_evt", "user_uttered"),
+            credentials.get("bot_message_evt", "bot_uttered"),
+            credentials.get("namespace"),
+            True,  # the widget always keeps its conversation across pages
+            credentials.get("socketio_path", "/socket.io"),
+            credentials.get("jwt_key"),
+            credentials.get("jwt_method", "HS256"),
+            credentials.get("metadata_key", "metadata"),
+        )
+        from_env = os.environ.get("WIDGET_ORIGINS", "")
+        origins = [o.strip() for o in from_env.split(",") if o.strip()] or list(
+            credentials.get("allowed_origins") or DEFAULT_ORIGINS
+        )
+        channel.allowed_origins = origins
+        return channel
+
+    allowed_origins: list[str] = list(DEFAULT_ORIGINS)
+
+    def get_output_channel(self) -> Optional[ClinicSocketIOOutput]:
+        if self.sio is None:
+            return None
+        return ClinicSocketIOOutput(self.sio, self.bot_message_evt)
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        blueprint = super().blueprint(on_new_message)
+        sio = self.sio
+        assert sio is not None
+        # Only the clinic's website may open a connection (checked by engine.io for
+        # both its transports; the CORS headers for polling come from the same list).
+        sio.eio.cors_allowed_origins = list(self.allowed_origins)
+        message_ids = MessageIds()
+        app_holder: dict[str, Any] = {}
+
+        @blueprint.listener("before_server_start")
+        async def remember_app(app: Any, _loop: Any) -> None:
+            app_holder["app"] = app
+
+        def agent() -> Any:
+            app = app_holder.get("app")
+            return getattr(app.ctx, "agent", None) if app is not None else None
+
+        async def start_or_resume(sid: str, session_id: str) -> None:
+            """Starts a new conversation (the first-contact line) or sends the history."""
+            current = agent()
+            if current is None or not current.is_ready():
+                return
+            output = ClinicSocketIOOutput(sio, self.bot_message_evt)
+            async with current.lock_store.lock(session_id):
+                tracker = await current.tracker_store.retrieve_full_tracker(session_id)
+                if tracker is not None and tracker.events:
+                    history = history_messages(list(tracker.events))
+                    await sio.emit("session_history", {"messages": history}, room=sid)
+                    return
+                tracker = await current.processor.fetch_tracker_with_initial_session(
+                    session_id, output, {}
+                )
+                await current.processor.save_tracker(tracker)
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: str, data: Any) -> None:
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            valid = isinstance(requested, str) and 0 < len(requested) <= MAX_ID_LENGTH
+            session_id = requested if valid else uuid.uuid4().hex
+            sio.enter_room(sid, session_id)
+            try:
+                await start_or_resume(sid, session_id)
+            except Exception:  # the patient can still type; the message path has its own safety net
+                logger.exception("Could not start or resume conversation %s", session_id)
+            await sio.emit("session_confirm", session_id, room=sid)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: str, data: Any) -> dict[str, Any]:
+            problem = message_problem(data)
+            if problem is not None:
+                logger.info("Rejected a widget message from %s: %s", sid, problem)
+                return {"ok": False, "error": problem}
+            session_id = data["session_id"]
+            message_id = data.get("message_id") or uuid.uuid4().hex
+            sio.enter_room(sid, session_id)
+            if not message_ids.claim(session_id, message_id):
+                return {"ok": True, "duplicate": True, "message_id": message_id}
+            message = UserMessage(
+                data["message"],
+                ClinicSocketIOOutput(sio, self.bot_message_evt),
+                session_id,
+                input_channel=self.name(),
+                message_id=message_id,
+                metadata=data.get("metadata") or {},
+            )
+            try:
+                await on_new_message(message)
+            except Exception:
+                message_ids.release(session_id, message_id)
+                logger.exception("Could not handle widget message %s", message_id)
+                return {"ok": False, "error": "the message could not be handled; send it again"}
+            return {"ok": True, "message_id": message_id}
+
+        return blueprint
