@@ -26,12 +26,17 @@ export BIND_HOST ?= 127.0.0.1
 export ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
 export DATABASE_URL ?= sqlite:///$(CURDIR)/var/tracker.db
 export CLINIC_PROFILE ?= clinic/profile.yml
+export WIDGET_PORT ?= 8080
+export WIDGET_ORIGINS ?= http://$(BIND_HOST):$(WIDGET_PORT),http://localhost:$(WIDGET_PORT)
 export VENV
+
+WIDGET_INSTALLED := widget/node_modules/.installed
+WIDGET_BUNDLE := widget/dist/clinic-chat.js
 
 TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml') \
 	clinic_assistant/rasa_components.py
 
-.PHONY: help run test install train spacy lint validate test-stories test-heldout pytest \
+.PHONY: help run test install train spacy widget lint validate test-stories test-heldout pytest \
 	bench-latency bench-safety lock clean
 
 help:
@@ -59,12 +64,25 @@ $(MODEL): $(SPACY_PIPELINE) $(TRAINING_INPUTS) | $(INSTALLED)
 
 train: $(MODEL)
 
+# The chat widget: npm installs exactly package-lock.json; esbuild bundles src/ after
+# the TypeScript check, and prints the bundle's gzipped size against its budget.
+$(WIDGET_INSTALLED): widget/package.json widget/package-lock.json
+	@command -v npm >/dev/null || { echo "error: Node.js 18+ and npm are needed to build the chat widget (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	cd widget && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WIDGET_BUNDLE): $(WIDGET_INSTALLED) $(wildcard widget/src/*) widget/build.mjs widget/tsconfig.json
+	cd widget && npm run --silent typecheck && npm run --silent build
+
+widget: $(WIDGET_BUNDLE)
+
 var:
 	@mkdir -p var
 
 # --- make run ----------------------------------------------------------------------
-run: $(MODEL) | var
+run: $(MODEL) $(WIDGET_BUNDLE) | var
 	@echo "==> Starting the action server on $(BIND_HOST):$(ACTION_PORT) and the bot on $(BIND_HOST):$(RASA_PORT)"
+	@echo "    Website with the chat widget:  http://$(BIND_HOST):$(WIDGET_PORT)/   <- open this"
 	@echo "    REST channel:  http://$(BIND_HOST):$(RASA_PORT)/webhooks/rest/webhook"
 	@echo "    Ctrl-C stops everything."
 	$(BIN)/honcho start -f Procfile
@@ -84,8 +102,9 @@ test-heldout: $(MODEL)
 	$(PY) -m clinic_assistant.evaluation --model $(MODEL) --data tests/heldout/messages.yml \
 		--min-accuracy 0.90
 
-pytest: $(MODEL) | var
+pytest: $(MODEL) $(WIDGET_BUNDLE) | var
 	@scripts/ensure-postgres
+	@scripts/ensure-chromium
 	$(PY) -m pytest
 
 test: lint validate test-stories test-heldout pytest
@@ -107,4 +126,4 @@ lock:
 	mv requirements.lock.new requirements.lock
 
 clean:
-	rm -rf build models/*.tar.gz .rasa tests/artifacts
+	rm -rf build models/*.tar.gz .rasa tests/artifacts widget/dist widget/node_modules

@@ -179,11 +179,12 @@ class Bot:
 
 @contextmanager
 def running_bot(tracker_db: Path, database_url: str | None = None,
+                rasa_env: dict[str, str] | None = None, rasa_port: int | None = None,
                 **action_env: str) -> Iterator[Bot]:
     """Both servers on free loopback ports, sharing one database (the SQLite file
     ``tracker_db``, or ``database_url``); ``action_env`` goes to the action server's
-    environment (e.g. SMTP settings)."""
-    action_port, rasa_port = free_port(), free_port()
+    environment (e.g. SMTP settings), ``rasa_env`` to the Rasa server's."""
+    action_port, rasa_port = free_port(), rasa_port or free_port()
     url = database_url or f"sqlite:///{tracker_db}"
     with ExitStack() as stack:
         # both servers use the same database: conversations and the project's tables
@@ -191,7 +192,8 @@ def running_bot(tracker_db: Path, database_url: str | None = None,
             start_action_server(action_port, DATABASE_URL=url, **action_env)
         )
         rasa = stack.enter_context(
-            start_rasa_server(rasa_port, action_port, tracker_db, database_url=url)
+            start_rasa_server(rasa_port, action_port, tracker_db, database_url=url,
+                              **(rasa_env or {}))
         )
         yield Bot(rasa=rasa, actions=actions, tracker_db=tracker_db)
 

@@ -80,7 +80,10 @@ def history_messages(events: list[Any], limit: int = HISTORY_LIMIT) -> list[dict
                 messages.append({"sender": "bot", "time": event.timestamp, **shown})
         elif isinstance(event, UserUttered) and event.text is not None:
             text = titles.get(event.text, event.text)
-            messages.append({"sender": "user", "time": event.timestamp, "text": text})
+            item = {"sender": "user", "time": event.timestamp, "text": text}
+            if event.message_id:
+                item["id"] = event.message_id  # lets the widget tell which messages arrived
+            messages.append(item)
             titles = {}
     return messages[-limit:]
 

@@ -1,0 +1,167 @@
+"""Browser tests: Debian's Chromium, driven by Playwright, on the demo clinic website
+(widget/serve.py) talking to the real Rasa server and action server on loopback.
+
+`make test` installs Chromium when it is missing (scripts/ensure-chromium); where it
+cannot, these tests are skipped with the reason.
+"""
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import requests
+
+from clinic_assistant.local_servers import (
+    LOGS,
+    PROJECT,
+    Bot,
+    base_env,
+    free_port,
+    running_bot,
+    start_rasa_server,
+)
+
+ARTIFACTS = PROJECT / "tests" / "artifacts"
+WIDGET_BUNDLE = PROJECT / "widget" / "dist" / "clinic-chat.js"
+AXE = PROJECT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
+# Without the background-networking flags Chromium keeps trying to reach Google's
+# servers, which this closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_executable() -> str | None:
+    found = shutil.which("chromium")
+    if found:
+        return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    executable = chromium_executable()
+    if executable is None:
+        pytest.skip("Debian's chromium package is not installed (scripts/ensure-chromium installs it)")
+    if not WIDGET_BUNDLE.exists():
+        pytest.fail("widget/dist/clinic-chat.js is missing: run `make widget`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@dataclass
+class WidgetSite:
+    """The demo website on loopback, with the bot behind its widget."""
+
+    url: str
+    bot: Bot
+    rasa_port: int
+    rasa_env: dict[str, str]
+    stack: ExitStack = field(default_factory=ExitStack)
+
+    @property
+    def bot_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def restart_rasa(self) -> None:
+        """Starts the Rasa server again on the same port (after a crash or a stop)."""
+        action_port = int(self.bot.actions.url.rsplit(":", 1)[1])
+        self.bot.rasa = self.stack.enter_context(
+            start_rasa_server(
+                self.rasa_port, action_port, self.bot.tracker_db,
+                database_url=f"sqlite:///{self.bot.tracker_db}", **self.rasa_env,
+            )
+        )
+
+    def user_messages(self, session_id: str) -> list[str]:
+        """The patient's messages of a conversation, as the tracker store holds them."""
+        import json
+
+        with sqlite3.connect(self.bot.tracker_db) as db:
+            rows = db.execute(
+                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
+                (session_id,),
+            ).fetchall()
+        return [json.loads(data)["text"] for (data,) in rows]
+
+
+@pytest.fixture(scope="session")
+def widget_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WidgetSite]:
+    site_port, rasa_port = free_port(), free_port()
+    origin = f"http://127.0.0.1:{site_port}"
+    rasa_env = {"WIDGET_ORIGINS": origin}
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        bot = stack.enter_context(
+            running_bot(tmp_path_factory.mktemp("widget") / "tracker.db",
+                        rasa_env=rasa_env, rasa_port=rasa_port)
+        )
+        log = stack.enter_context(open(LOGS / "demo-site.log", "ab"))
+        site = subprocess.Popen(
+            [sys.executable, "widget/serve.py", "--port", str(site_port),
+             "--bot-url", f"http://127.0.0.1:{rasa_port}"],
+            cwd=PROJECT, env=base_env(), stdout=log, stderr=subprocess.STDOUT,
+        )
+        stack.callback(site.wait, 10)
+        stack.callback(site.terminate)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if requests.get(origin + "/", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if site.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the demo site did not start; see tests/artifacts/logs/demo-site.log")
+            time.sleep(0.2)
+        state = WidgetSite(url=origin + "/", bot=bot, rasa_port=rasa_port, rasa_env=rasa_env)
+        with state.stack:
+            yield state
+
+
+@pytest.fixture
+def page(browser: Any, widget_site: WidgetSite) -> Iterator[Any]:
+    """A new browser profile (empty localStorage) at desktop size, on the demo site."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(20_000)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.goto(widget_site.url)
+    yield opened
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def run_axe(page: Any) -> list[dict[str, Any]]:
+    """axe-core's violations on the page as it is now (WCAG 2.x A and AA rules)."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {runOnly: {type: 'tag',
+                values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}));
+        }"""
+    )
+    return list(result)

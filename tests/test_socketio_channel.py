@@ -1,0 +1,180 @@
+"""The widget's socket.io channel (clinic_assistant/channels/socketio.py), spoken to by
+python-socketio's client against the real bot; the browser tests use the widget."""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import uuid
+from typing import Any, Callable
+
+import pytest
+import socketio
+
+from clinic_assistant.channels.socketio import MessageIds, history_messages, message_problem
+from rasa.shared.core.events import BotUttered, UserUttered
+
+WEBSITE = "http://127.0.0.1:8080"  # an allowed origin (credentials.yml / WIDGET_ORIGINS)
+
+
+class Patient:
+    """One widget connection: what it received, in order."""
+
+    def __init__(self, url: str, origin: str = WEBSITE) -> None:
+        self.url, self.origin = url, origin
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.received: list[tuple[str, Any]] = []
+        for event in ("bot_uttered", "session_confirm", "session_history"):
+            self.client.on(event, self._recorder(event))
+
+    def _recorder(self, event: str) -> Callable[[Any], Any]:
+        async def record(data: Any) -> None:
+            self.received.append((event, data))
+        return record
+
+    async def __aenter__(self) -> "Patient":
+        await self.client.connect(self.url, headers={"Origin": self.origin}, transports=["websocket"])
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        await self.client.disconnect()
+
+    async def start(self, session_id: str) -> None:
+        await self.client.emit("session_request", {"session_id": session_id})
+        for _ in range(100):
+            if any(event == "session_confirm" for event, _ in self.received):
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError("no session_confirm")
+
+    async def say(self, session_id: str, text: str, message_id: str | None = None) -> Any:
+        return await self.client.call(
+            "user_uttered",
+            {"session_id": session_id, "message": text, "message_id": message_id or uuid.uuid4().hex},
+            timeout=30,
+        )
+
+    def replies(self) -> list[dict[str, Any]]:
+        return [data for event, data in self.received if event == "bot_uttered"]
+
+
+def user_texts(bot: Any, session_id: str) -> list[str]:
+    import json
+
+    with sqlite3.connect(bot.tracker_db) as db:
+        rows = db.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
+            (session_id,),
+        ).fetchall()
+    return [json.loads(data)["text"] for (data,) in rows]
+
+
+async def test_a_new_conversation_starts_with_the_first_contact_line(
+    bot: Any, expected_text: Callable[[str], str]
+) -> None:
+    async with Patient(bot.rasa.url) as patient:
+        await patient.start(uuid.uuid4().hex)
+        assert patient.replies() == [{"text": expected_text("utter_disclaimer")}]
+        assert [event for event, _ in patient.received] == ["bot_uttered", "session_confirm"]
+
+
+async def test_an_urgent_reply_is_one_event_with_its_marker(
+    bot: Any, expected_text: Callable[[str], str]
+) -> None:
+    session = uuid.uuid4().hex
+    async with Patient(bot.rasa.url) as patient:
+        await patient.start(session)
+        ack = await patient.say(session, "I have chest pain and can't breathe")
+        assert ack["ok"] is True
+        assert patient.replies()[1:] == [{
+            "text": expected_text("utter_red_flag_emergency"),
+            "custom": {"urgent": True, "category": "emergency"},
+        }]
+
+
+async def test_the_handoff_payload_reaches_the_widget(bot: Any) -> None:
+    # Rasa's own socket.io channel raised a TypeError on a custom JSON payload.
+    session = uuid.uuid4().hex
+    async with Patient(bot.rasa.url) as patient:
+        await patient.start(session)
+        await patient.say(session, "I want to talk to a real person")
+        await patient.say(session, "skip")
+        handoffs = [r["custom"]["handoff"] for r in patient.replies() if "handoff" in r.get("custom", {})]
+        assert len(handoffs) == 1
+        assert handoffs[0]["status"] == "waiting_for_staff"
+        assert isinstance(handoffs[0]["ticket_id"], int)
+
+
+async def test_a_message_sent_twice_is_handled_once(bot: Any) -> None:
+    session = uuid.uuid4().hex
+    async with Patient(bot.rasa.url) as patient:
+        await patient.start(session)
+        first = await patient.say(session, "What is dry needling?", message_id="m-1")
+        again = await patient.say(session, "What is dry needling?", message_id="m-1")
+        assert first == {"ok": True, "message_id": "m-1"}
+        assert again == {"ok": True, "duplicate": True, "message_id": "m-1"}
+        assert len(patient.replies()) == 2  # first-contact line and one answer
+    assert user_texts(bot, session) == ["What is dry needling?"]
+
+
+async def test_reconnecting_shows_the_history_with_button_titles(bot: Any) -> None:
+    session = uuid.uuid4().hex
+    async with Patient(bot.rasa.url) as patient:
+        await patient.start(session)
+        await patient.say(session, "hello", message_id="m-hello")
+        await patient.say(session, "/request_booking", message_id="m-book")
+    async with Patient(bot.rasa.url) as patient:
+        await patient.start(session)
+        history = [data for event, data in patient.received if event == "session_history"]
+        assert len(history) == 1
+        messages = history[0]["messages"]
+        assert [(m["sender"], m.get("id")) for m in messages] == [
+            ("bot", None), ("user", "m-hello"), ("bot", None), ("user", "m-book"), ("bot", None)
+        ]
+        assert messages[3]["text"] == "How do I book?"  # the button's title, not "/request_booking"
+        assert patient.replies() == []  # an existing conversation does not start again
+
+
+@pytest.mark.parametrize("data, reason", [
+    ("just text", "must be an object"),
+    ({"message": "hi"}, "'session_id'"),
+    ({"session_id": "s", "message": 42}, "'message' must be a string"),
+    ({"session_id": "s", "message": "x" * 20_001}, "at most 20000"),
+    ({"session_id": "s", "message": "hi", "metadata": "nope"}, "'metadata'"),
+])
+async def test_a_malformed_message_gets_the_reason(bot: Any, data: Any, reason: str) -> None:
+    async with Patient(bot.rasa.url) as patient:
+        ack = await patient.client.call("user_uttered", data, timeout=30)
+    assert ack["ok"] is False and reason in ack["error"]
+
+
+async def test_another_website_cannot_connect(bot: Any) -> None:
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        async with Patient(bot.rasa.url, origin="https://not-the-clinic.example"):
+            pass
+
+
+# --- the parts on their own ---------------------------------------------------------
+def test_history_keeps_the_order_and_shows_chosen_buttons_by_title() -> None:
+    events = [
+        BotUttered("Hi", {"buttons": [{"title": "Book", "payload": "/request_booking"}]}),
+        UserUttered("/request_booking", message_id="a"),
+        BotUttered("Your name?"),
+        UserUttered("/request_booking", message_id="b"),  # typed, no button offered
+    ]
+    assert [(m["sender"], m["text"]) for m in history_messages(events)] == [
+        ("bot", "Hi"), ("user", "Book"), ("bot", "Your name?"), ("user", "/request_booking")
+    ]
+    assert len(history_messages(events * 40, limit=100)) == 100
+
+
+def test_message_ids_are_claimed_once_and_released_on_failure() -> None:
+    ids = MessageIds(size=2)
+    assert ids.claim("s", "1") and not ids.claim("s", "1")
+    ids.release("s", "1")
+    assert ids.claim("s", "1")
+    ids.claim("s", "2"), ids.claim("s", "3")
+    assert ids.claim("s", "1")  # the oldest is forgotten past the size
+
+
+def test_message_problem_accepts_a_widget_message() -> None:
+    assert message_problem({"session_id": "s", "message": "hi", "message_id": "m"}) is None

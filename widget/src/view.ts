@@ -1,0 +1,430 @@
+// The launcher and the chat window, in a shadow root so the clinic's page styles and
+// the widget's cannot touch each other. All text goes in as text nodes (renderText).
+
+import { textOn, type Settings } from "./config";
+import {
+  Connection,
+  type BotMessage,
+  type ConnectionState,
+  type HistoryItem,
+  type Outgoing,
+  type QuickReply,
+} from "./connection";
+import { renderText } from "./text";
+import css from "./styles.css";
+
+type Sender = "user" | "bot";
+
+interface Handoff {
+  status?: unknown;
+  reply_expected?: unknown;
+}
+
+const STAFF_STATES = new Set(["waiting_for_staff", "with_staff"]);
+const MAX_LENGTH = 2000;
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
+function icon(path: string): SVGSVGElement {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const p = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  p.setAttribute("d", path);
+  svg.append(p);
+  return svg;
+}
+
+const ICON_CHAT = "M4 4h16v11H7l-3 3V4zm3 4v2h10V8H7zm0 3v2h7v-2H7z";
+const ICON_CLOSE = "M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z";
+const ICON_SEND = "M3 20.5 21 12 3 3.5v6.6l12 1.9-12 1.9z";
+
+export class ChatWidget {
+  private readonly connection: Connection;
+  private readonly launcher: HTMLButtonElement;
+  private readonly panel: HTMLElement;
+  private readonly subtitle: HTMLElement;
+  private readonly banner: HTMLElement;
+  private readonly confirmBox: HTMLElement;
+  private readonly list: HTMLOListElement;
+  private readonly log: HTMLElement;
+  private readonly typing: HTMLElement;
+  private readonly replies: HTMLElement;
+  private readonly input: HTMLTextAreaElement;
+  private readonly announcer: HTMLElement;
+  private readonly urgentAnnouncer: HTMLElement;
+  private readonly pendingItems = new Map<string, HTMLLIElement>();
+  private started = false;
+
+  constructor(root: ShadowRoot, settings: Settings) {
+    const style = el("style");
+    style.textContent = css;
+    const wrapper = el("div", { class: "ccw", "data-position": settings.position });
+    wrapper.style.setProperty("--ccw-color", settings.color);
+    wrapper.style.setProperty("--ccw-on-color", textOn(settings.color));
+
+    this.launcher = el(
+      "button",
+      {
+        type: "button",
+        class: "launcher",
+        "aria-expanded": "false",
+        "aria-controls": "ccw-panel",
+        "aria-label": `Chat with us: ${settings.clinicName}`,
+      },
+      icon(ICON_CHAT),
+      el("span", { class: "launcher-text" }, "Chat with us"),
+    );
+
+    this.subtitle = el("p", { class: "subtitle", id: "ccw-subtitle" }, "Automated assistant");
+    const restart = el("button", { type: "button", class: "restart" }, "Start over");
+    const close = el(
+      "button",
+      { type: "button", class: "close", "aria-label": "Close chat" },
+      icon(ICON_CLOSE),
+    );
+    const header = el(
+      "header",
+      {},
+      el("div", { class: "titles" }, el("h2", { id: "ccw-title" }, settings.clinicName), this.subtitle),
+      restart,
+      close,
+    );
+
+    this.banner = el("div", { class: "banner", role: "status" });
+    this.banner.hidden = true;
+
+    const confirmYes = el("button", { type: "button", class: "primary" }, "Start a new conversation");
+    const confirmNo = el("button", { type: "button" }, "Keep this one");
+    this.confirmBox = el(
+      "div",
+      { class: "confirm", role: "group", "aria-labelledby": "ccw-confirm-text" },
+      el("p", { id: "ccw-confirm-text" }, "Start a new conversation? This one will no longer show here."),
+      confirmYes,
+      confirmNo,
+    );
+    this.confirmBox.hidden = true;
+
+    this.list = el("ol", { class: "messages", "aria-label": "Conversation" });
+    this.typing = el(
+      "div",
+      { class: "typing", "aria-hidden": "true" },
+      el("span"),
+      el("span"),
+      el("span"),
+    );
+    this.typing.hidden = true;
+    this.log = el(
+      "div",
+      { class: "log", tabindex: "0", role: "region", "aria-label": "Messages" },
+      el("p", { class: "greeting" }, settings.greeting),
+      this.list,
+      this.typing,
+    );
+
+    this.replies = el("div", { class: "replies", role: "group", "aria-label": "Suggested replies" });
+    this.input = el("textarea", {
+      id: "ccw-input",
+      rows: "1",
+      maxlength: String(MAX_LENGTH),
+      placeholder: "Type your question…",
+      autocomplete: "off",
+      enterkeyhint: "send",
+    });
+    const form = el(
+      "form",
+      { class: "composer" },
+      el("label", { for: "ccw-input", class: "sr-only" }, "Type your message"),
+      this.input,
+      el("button", { type: "submit", class: "send", "aria-label": "Send" }, icon(ICON_SEND)),
+    );
+    const note = el(
+      "p",
+      { class: "note" },
+      "Automated assistant, not for emergencies. In an emergency call 911.",
+    );
+    this.announcer = el("div", { class: "sr-only", "aria-live": "polite", "aria-atomic": "true" });
+    this.urgentAnnouncer = el("div", { class: "sr-only", "aria-live": "assertive", "aria-atomic": "true" });
+
+    this.panel = el(
+      "section",
+      {
+        id: "ccw-panel",
+        class: "panel",
+        role: "dialog",
+        "aria-labelledby": "ccw-title",
+        "aria-describedby": "ccw-subtitle",
+      },
+      header,
+      this.banner,
+      this.confirmBox,
+      this.log,
+      this.replies,
+      form,
+      note,
+      this.announcer,
+      this.urgentAnnouncer,
+    );
+    this.panel.hidden = true;
+    wrapper.append(this.launcher, this.panel);
+    root.append(style, wrapper);
+
+    this.connection = new Connection(settings, {
+      state: (state) => this.showState(state),
+      history: (items, pending) => this.showHistory(items, pending),
+      bot: (message) => this.addBot(message, true),
+      sending: (id) => this.pendingItems.get(id)?.classList.remove("queued"),
+      sent: (id) => this.markSent(id),
+      failed: (item, reason) => this.markFailed(item, reason),
+      waiting: (waiting) => {
+        this.typing.hidden = !waiting;
+        if (waiting) this.scrollToEnd();
+      },
+    });
+
+    this.launcher.addEventListener("click", () => (this.panel.hidden ? this.open() : this.close()));
+    close.addEventListener("click", () => this.close());
+    restart.addEventListener("click", () => {
+      this.confirmBox.hidden = false;
+      confirmNo.focus();
+    });
+    confirmNo.addEventListener("click", () => {
+      this.confirmBox.hidden = true;
+      restart.focus();
+    });
+    confirmYes.addEventListener("click", () => {
+      this.confirmBox.hidden = true;
+      this.list.replaceChildren();
+      this.pendingItems.clear();
+      this.showReplies([]);
+      this.setHandoff(null);
+      this.connection.startOver();
+      this.input.focus();
+    });
+    this.panel.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        this.close();
+      }
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.submit();
+    });
+    this.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.submit();
+      }
+    });
+    this.input.addEventListener("input", () => this.fitInput());
+    this.followViewport();
+    // messages typed earlier that are still waiting for the connection
+    this.connection.pending.forEach((item) => this.addPending(item));
+
+    // A conversation already under way (this page or another of the site) reopens.
+    if (settings.openOnLoad || window.sessionStorage.getItem("clinic-chat-open") === "1") {
+      this.open(false);
+    }
+  }
+
+  open(focus = true): void {
+    this.panel.hidden = false;
+    this.launcher.setAttribute("aria-expanded", "true");
+    this.remember(true);
+    if (!this.started) {
+      this.started = true;
+      this.connection.connect();
+    }
+    if (focus) this.input.focus();
+    this.scrollToEnd();
+  }
+
+  close(): void {
+    this.panel.hidden = true;
+    this.launcher.setAttribute("aria-expanded", "false");
+    this.remember(false);
+    this.launcher.focus();
+  }
+
+  private remember(open: boolean): void {
+    try {
+      window.sessionStorage.setItem("clinic-chat-open", open ? "1" : "0");
+    } catch {
+      /* not remembered */
+    }
+  }
+
+  private submit(): void {
+    const text = this.input.value.trim();
+    if (!text) return;
+    this.input.value = "";
+    this.fitInput();
+    this.send(text, text);
+  }
+
+  private send(message: string, shown: string): void {
+    this.showReplies([]);
+    const item = this.connection.send(message, shown);
+    this.addPending(item);
+  }
+
+  // --- messages ------------------------------------------------------------------
+  private bubble(sender: Sender, text: string, urgent = false): HTMLLIElement {
+    const who = sender === "user" ? "You" : "Assistant";
+    const item = el("li", { class: `msg ${sender}${urgent ? " urgent" : ""}` });
+    item.append(el("span", { class: "sr-only" }, `${who}: `));
+    if (urgent) item.append(el("strong", { class: "urgent-label" }, "Urgent"));
+    const body = el("div", { class: "text" });
+    body.append(renderText(text));
+    item.append(body);
+    // replies go above messages that are still waiting to be sent
+    this.list.insertBefore(item, sender === "bot" ? this.list.querySelector(".queued") : null);
+    return item;
+  }
+
+  private addPending(item: Outgoing): void {
+    const li = this.bubble("user", item.shown);
+    li.classList.add("pending", "queued");
+    li.append(el("span", { class: "status" }, "Sending…"));
+    this.pendingItems.set(item.id, li);
+    this.scrollToEnd();
+  }
+
+  private markSent(id: string): void {
+    const li = this.pendingItems.get(id);
+    if (!li) return;
+    li.classList.remove("pending");
+    li.querySelector(".status")?.remove();
+    this.pendingItems.delete(id);
+  }
+
+  private markFailed(item: Outgoing, reason: string): void {
+    const li = this.pendingItems.get(item.id);
+    this.pendingItems.delete(item.id);
+    if (!li) return;
+    li.classList.remove("pending");
+    li.classList.add("failed");
+    const retry = el("button", { type: "button", class: "retry" }, "Send again");
+    retry.addEventListener("click", () => {
+      li.remove();
+      this.send(item.message, item.shown);
+    });
+    li.querySelector(".status")?.replaceWith(
+      el("span", { class: "status" }, `Not sent: ${reason}. `, retry),
+    );
+    this.announce(`Your message was not sent: ${reason}.`, false);
+  }
+
+  private addBot(message: BotMessage, live: boolean): void {
+    const custom = message.custom ?? {};
+    const urgent = custom.urgent === true;
+    if (typeof message.text === "string" && message.text) {
+      this.bubble("bot", message.text, urgent);
+      if (live) this.announce(message.text, urgent);
+    }
+    if (custom.handoff && typeof custom.handoff === "object") {
+      this.setHandoff(custom.handoff as Handoff);
+    }
+    if (live) this.showReplies(message.quick_replies ?? []);
+    this.scrollToEnd();
+  }
+
+  private showHistory(items: HistoryItem[], pending: Outgoing[]): void {
+    this.list.replaceChildren();
+    this.pendingItems.clear();
+    this.setHandoff(null);
+    let lastReplies: QuickReply[] = [];
+    for (const item of items) {
+      if (item.sender === "user") {
+        if (item.text) this.bubble("user", item.text);
+        lastReplies = [];
+      } else {
+        this.addBot(item, false);
+        lastReplies = item.quick_replies ?? [];
+      }
+    }
+    // the last bot message's buttons stay usable until the patient answers
+    this.showReplies(pending.length ? [] : lastReplies);
+    pending.forEach((item) => this.addPending(item));
+  }
+
+  private showReplies(replies: QuickReply[]): void {
+    this.replies.replaceChildren(
+      ...replies.map((reply) => {
+        const button = el("button", { type: "button" }, reply.title);
+        button.addEventListener("click", () => {
+          this.send(reply.payload, reply.title);
+          this.input.focus();
+        });
+        return button;
+      }),
+    );
+    this.replies.hidden = replies.length === 0;
+  }
+
+  private setHandoff(handoff: Handoff | null): void {
+    const withStaff = handoff !== null && STAFF_STATES.has(String(handoff.status));
+    this.panel.classList.toggle("staff", withStaff);
+    if (!withStaff) {
+      this.subtitle.textContent = "Automated assistant";
+      return;
+    }
+    const when = typeof handoff.reply_expected === "string" ? handoff.reply_expected : "soon";
+    this.subtitle.textContent =
+      when === "soon"
+        ? "Handed to clinic staff: they will reply soon"
+        : `Handed to clinic staff: they will reply from ${when}`;
+  }
+
+  private announce(text: string, urgent: boolean): void {
+    const region = urgent ? this.urgentAnnouncer : this.announcer;
+    region.textContent = "";
+    // a fresh text node makes screen readers read the same words again
+    window.setTimeout(() => (region.textContent = `${urgent ? "Urgent. " : ""}${text}`), 50);
+  }
+
+  private showState(state: ConnectionState): void {
+    const message =
+      state === "reconnecting"
+        ? "Connection lost. Reconnecting… Messages you send now will go when it is back."
+        : "";
+    this.banner.textContent = message;
+    this.banner.hidden = message === "";
+    this.panel.classList.toggle("offline", state === "reconnecting");
+  }
+
+  // --- layout --------------------------------------------------------------------
+  private scrollToEnd(): void {
+    window.requestAnimationFrame(() => (this.log.scrollTop = this.log.scrollHeight));
+  }
+
+  private fitInput(): void {
+    this.input.style.height = "auto";
+    this.input.style.height = `${Math.min(this.input.scrollHeight, 120)}px`;
+  }
+
+  /** On phones the window follows the visible viewport, so the on-screen keyboard
+   * never covers the input. */
+  private followViewport(): void {
+    const viewport = window.visualViewport;
+    if (!viewport) return;
+    const update = () => {
+      this.panel.style.setProperty("--ccw-vh", `${viewport.height}px`);
+      this.panel.style.setProperty("--ccw-top", `${viewport.offsetTop}px`);
+    };
+    viewport.addEventListener("resize", update);
+    viewport.addEventListener("scroll", update);
+    update();
+  }
+}
