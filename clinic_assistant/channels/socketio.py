@@ -26,6 +26,7 @@ Same URL and events as Rasa's ``socketio`` channel (``/socket.io``, ``session_re
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import uuid
@@ -196,6 +197,13 @@ class ClinicSocketIOInput(SocketIOInput):
         # both its transports; the CORS headers for polling come from the same list).
         sio.eio.cors_allowed_origins = list(self.allowed_origins)
         message_ids = MessageIds()
+
+        async def join(sid: str, session_id: str) -> None:
+            # python-socketio 5.9 (pinned) returns None; from 5.10 on it is a
+            # coroutine, which Rasa's own channel forgets to await.
+            joined = sio.enter_room(sid, session_id)
+            if inspect.isawaitable(joined):
+                await joined
         app_holder: dict[str, Any] = {}
 
         @blueprint.listener("before_server_start")
@@ -228,7 +236,7 @@ class ClinicSocketIOInput(SocketIOInput):
             requested = data.get("session_id") if isinstance(data, dict) else None
             valid = isinstance(requested, str) and 0 < len(requested) <= MAX_ID_LENGTH
             session_id = requested if valid else uuid.uuid4().hex
-            sio.enter_room(sid, session_id)
+            await join(sid, session_id)
             try:
                 await start_or_resume(sid, session_id)
             except Exception:  # the patient can still type; the message path has its own safety net
@@ -243,7 +251,7 @@ class ClinicSocketIOInput(SocketIOInput):
                 return {"ok": False, "error": problem}
             session_id = data["session_id"]
             message_id = data.get("message_id") or uuid.uuid4().hex
-            sio.enter_room(sid, session_id)
+            await join(sid, session_id)
             if not message_ids.claim(session_id, message_id):
                 return {"ok": True, "duplicate": True, "message_id": message_id}
             message = UserMessage(
