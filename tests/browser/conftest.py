@@ -52,7 +52,9 @@ def chromium_executable() -> str | None:
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API runs an event loop of its own while it is open,
+# which the asyncio tests elsewhere must not meet.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     executable = chromium_executable()
     if executable is None:
@@ -105,7 +107,7 @@ class WidgetSite:
         return [json.loads(data)["text"] for (data,) in rows]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def widget_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WidgetSite]:
     site_port, rasa_port = free_port(), free_port()
     origin = f"http://127.0.0.1:{site_port}"
