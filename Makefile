@@ -28,6 +28,17 @@ export DATABASE_URL ?= sqlite:///$(CURDIR)/var/tracker.db
 export CLINIC_PROFILE ?= clinic/profile.yml
 export WIDGET_PORT ?= 8080
 export WIDGET_ORIGINS ?= http://$(BIND_HOST):$(WIDGET_PORT),http://localhost:$(WIDGET_PORT)
+export STAFF_PORT ?= 8081
+export RASA_URL ?= http://$(BIND_HOST):$(RASA_PORT)
+# The staff console's cookie key and its token for the bot's staff channel: random,
+# made once per machine in var/ unless set in the environment (production).
+ifndef STAFF_SECRET_KEY
+STAFF_SECRET_KEY := $(shell scripts/local-secret staff-secret-key)
+endif
+ifndef STAFF_API_TOKEN
+STAFF_API_TOKEN := $(shell scripts/local-secret staff-api-token)
+endif
+export STAFF_SECRET_KEY STAFF_API_TOKEN
 export VENV
 
 WIDGET_INSTALLED := widget/node_modules/.installed
@@ -36,7 +47,7 @@ WIDGET_BUNDLE := widget/dist/clinic-chat.js
 TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml') \
 	clinic_assistant/rasa_components.py
 
-.PHONY: help run test install train spacy widget lint validate test-stories test-heldout pytest \
+.PHONY: help run test install train spacy widget staff-user lint validate test-stories test-heldout pytest \
 	bench-latency bench-safety lock clean
 
 help:
@@ -83,9 +94,15 @@ var:
 run: $(MODEL) $(WIDGET_BUNDLE) | var
 	@echo "==> Starting the action server on $(BIND_HOST):$(ACTION_PORT) and the bot on $(BIND_HOST):$(RASA_PORT)"
 	@echo "    Website with the chat widget:  http://$(BIND_HOST):$(WIDGET_PORT)/   <- open this"
+	@echo "    Staff console:                 http://$(BIND_HOST):$(STAFF_PORT)/   (make staff-user STAFF_USER=name)"
 	@echo "    REST channel:  http://$(BIND_HOST):$(RASA_PORT)/webhooks/rest/webhook"
 	@echo "    Ctrl-C stops everything."
 	$(BIN)/honcho start -f Procfile
+
+# A staff console account: make staff-user STAFF_USER=anna STAFF_NAME="Anna"
+staff-user: | $(INSTALLED)
+	@test -n "$(STAFF_USER)" || { echo "usage: make staff-user STAFF_USER=name [STAFF_NAME=\"Shown name\"]" >&2; exit 2; }
+	$(PY) -m staff create-user "$(STAFF_USER)" --name "$(STAFF_NAME)"
 
 # --- make test ---------------------------------------------------------------------
 lint: | $(INSTALLED)

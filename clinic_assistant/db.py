@@ -75,6 +75,80 @@ booking_requests = sa.Table(
 )
 
 
+HANDOFF_STATUSES = ("new", "contacted", "done", "cancelled")
+
+# --- staff console (staff/) ---------------------------------------------------------
+staff_users = sa.Table(
+    "staff_users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(80), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),  # argon2id
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
+    sa.Column("locked_until", sa.DateTime(timezone=True)),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+)
+
+# Signed-in staff: the cookie holds a random token, this table only its SHA-256.
+staff_sessions = sa.Table(
+    "staff_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Who did what: logins, transcript views, revealed contacts, replies, changes, exports.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("conversation_id", sa.String(255), index=True),
+    sa.Column("detail", sa.Text, nullable=False, default=""),
+)
+
+# Status changes of handoff tickets and booking requests, with who, when and a note.
+queue_updates = sa.Table(
+    "queue_updates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("item_kind", sa.String(16), nullable=False),  # "handoff" | "booking"
+    sa.Column("item_id", sa.Integer, nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("note", sa.Text, nullable=False, default=""),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# A patient message marked by staff: the right intent, or a new question.
+annotations = sa.Table(
+    "annotations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
+    sa.Column("event_id", sa.Integer, nullable=False, unique=True),  # Rasa's events.id
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("predicted_intent", sa.String(255)),
+    sa.Column("correct_intent", sa.String(255)),  # None: a new question
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+conversation_reviews = sa.Table(
+    "conversation_reviews",
+    metadata,
+    sa.Column("conversation_id", sa.String(255), primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> sa.engine.Engine:
     """One engine per database URL per process; creates the project's tables."""

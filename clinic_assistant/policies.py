@@ -20,7 +20,8 @@ class HandoffPolicy(Policy):
     """While a conversation is handed off to staff, the bot stays quiet.
 
     When the ``handoff_active`` slot is true, every patient message gets only the
-    short ``utter_handoff_pending`` acknowledgement, except messages whose intent is
+    short ``utter_handoff_pending`` acknowledgement (nothing at all once a staff member
+    has replied: slot ``handoff_with_staff``), except messages whose intent is
     in ``let_through`` (red flags), which the other policies answer as usual. Its
     priority is above RulePolicy's so that no FAQ answer or form gets in the way.
     """
@@ -30,6 +31,8 @@ class HandoffPolicy(Policy):
         return {
             "priority": 7,
             "slot": "handoff_active",
+            # once a staff member has replied, staff and patient talk; the bot is silent
+            "live_slot": "handoff_with_staff",
             "acknowledgement": "utter_handoff_pending",
             "let_through": ["red_flag_emergency", "red_flag_infection", "red_flag_crisis"],
         }
@@ -71,6 +74,9 @@ class HandoffPolicy(Policy):
         if tracker.latest_action_name == ACTION_LISTEN_NAME:
             intent = tracker.latest_message.intent.get("name") if tracker.latest_message else None
             if intent in self.config["let_through"]:
+                return self._prediction(probabilities)
+            if tracker.get_slot(self.config["live_slot"]):
+                probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
                 return self._prediction(probabilities)
             probabilities[domain.index_for_action(acknowledgement)] = 1.0
         elif tracker.latest_action_name == acknowledgement:

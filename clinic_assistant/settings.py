@@ -18,6 +18,12 @@ class Settings:
 
     clinic_profile_path: Path
     database_url: str
+    # staff console (staff/)
+    rasa_url: str = "http://127.0.0.1:5005"
+    staff_api_token: str = ""
+    staff_secret_key: str = ""
+    staff_cookie_secure: bool = False
+    staff_session_hours: float = 8.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -30,4 +36,12 @@ class Settings:
             # project's tables.
             database_url=env.get("DATABASE_URL")
             or f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}",
+            rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
+            # shared by the staff console and the Rasa server's staff channel
+            staff_api_token=env.get("STAFF_API_TOKEN", ""),
+            # signs the staff console's session cookie
+            staff_secret_key=env.get("STAFF_SECRET_KEY", ""),
+            # true behind HTTPS (production): the cookie is then sent over HTTPS only
+            staff_cookie_secure=env.get("STAFF_COOKIE_SECURE", "false").lower() in ("1", "true", "yes"),
+            staff_session_hours=float(env.get("STAFF_SESSION_HOURS", "8")),
         )

@@ -13,7 +13,7 @@ import {
 import { renderText } from "./text";
 import css from "./styles.css";
 
-type Sender = "user" | "bot";
+type Sender = "user" | "bot" | "staff";
 
 interface Handoff {
   status?: unknown;
@@ -21,6 +21,7 @@ interface Handoff {
 }
 
 const STAFF_STATES = new Set(["waiting_for_staff", "with_staff"]);
+const RETURNED_STATES = new Set(["returned"]);
 const MAX_LENGTH = 2000;
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -280,16 +281,20 @@ export class ChatWidget {
   }
 
   // --- messages ------------------------------------------------------------------
-  private bubble(sender: Sender, text: string, urgent = false): HTMLLIElement {
-    const who = sender === "user" ? "You" : "Assistant";
+  private bubble(sender: Sender, text: string, urgent = false, staffName = ""): HTMLLIElement {
+    const who = sender === "user" ? "You" : sender === "staff" ? "Clinic staff" : "Assistant";
     const item = el("li", { class: `msg ${sender}${urgent ? " urgent" : ""}` });
-    item.append(el("span", { class: "sr-only" }, `${who}: `));
+    if (sender === "staff") {
+      item.append(el("span", { class: "staff-label" }, staffName ? `Clinic staff · ${staffName}` : "Clinic staff"));
+    } else {
+      item.append(el("span", { class: "sr-only" }, `${who}: `));
+    }
     if (urgent) item.append(el("strong", { class: "urgent-label" }, "Urgent"));
     const body = el("div", { class: "text" });
     body.append(renderText(text));
     item.append(body);
     // replies go above messages that are still waiting to be sent
-    this.list.insertBefore(item, sender === "bot" ? this.list.querySelector(".queued") : null);
+    this.list.insertBefore(item, sender !== "user" ? this.list.querySelector(".queued") : null);
     return item;
   }
 
@@ -329,12 +334,15 @@ export class ChatWidget {
   private addBot(message: BotMessage, live: boolean): void {
     const custom = message.custom ?? {};
     const urgent = custom.urgent === true;
+    const staff = custom.from_staff as { name?: unknown } | undefined;
     if (typeof message.text === "string" && message.text) {
-      this.bubble("bot", message.text, urgent);
-      if (live) this.announce(message.text, urgent);
+      const name = staff && typeof staff.name === "string" ? staff.name : "";
+      this.bubble(staff ? "staff" : "bot", message.text, urgent, name);
+      if (live) this.announce(staff ? `Clinic staff: ${message.text}` : message.text, urgent);
     }
     if (custom.handoff && typeof custom.handoff === "object") {
-      this.setHandoff(custom.handoff as Handoff);
+      const handoff = custom.handoff as Handoff;
+      this.setHandoff(RETURNED_STATES.has(String(handoff.status)) ? null : handoff);
     }
     if (live) this.showReplies(message.quick_replies ?? []);
     this.scrollToEnd();
@@ -378,6 +386,10 @@ export class ChatWidget {
     this.panel.classList.toggle("staff", withStaff);
     if (!withStaff) {
       this.subtitle.textContent = "Automated assistant";
+      return;
+    }
+    if (handoff.status === "with_staff") {
+      this.subtitle.textContent = "You're talking with clinic staff";
       return;
     }
     const when = typeof handoff.reply_expected === "string" ? handoff.reply_expected : "soon";

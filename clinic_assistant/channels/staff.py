@@ -1,0 +1,174 @@
+"""Clinic staff speaking in a patient's conversation (used by the staff console).
+
+    POST /webhooks/staff/reply      {"conversation_id": ..., "text": ..., "staff_name": ...}
+    POST /webhooks/staff/hand_back  {"conversation_id": ..., "staff_name": ...}
+
+Both need ``Authorization: Bearer <STAFF_API_TOKEN>``; without the variable set on the
+Rasa server they answer 503. Instead of opening Rasa's whole HTTP API, this small
+channel does the two things staff need, under the conversation's lock:
+
+- **reply**: the staff member's message is added to the conversation (a bot message
+  marked ``from_staff``) and sent through the channel the patient last wrote from,
+  if that channel can send later (the widget can; a REST client cannot, and the
+  answer says so). From then on the bot stays silent while staff have the
+  conversation (slot ``handoff_with_staff``, see HandoffPolicy), except for red flags.
+- **hand_back**: ends the handoff; the patient is told (``utter_handoff_returned``)
+  and the bot answers again.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.events import BotUttered, SlotSet
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+logger = logging.getLogger(__name__)
+
+MAX_REPLY_LENGTH = 2000
+MAX_NAME_LENGTH = 80
+RETURNED_RESPONSE = "utter_handoff_returned"
+
+
+def staff_reply_message(text: str, staff_name: str) -> dict[str, Any]:
+    """A staff reply as channels send it (the widget shows it as from clinic staff)."""
+    return {
+        "text": text,
+        "custom": {"from_staff": {"name": staff_name}, "handoff": {"status": "with_staff"}},
+    }
+
+
+def request_problem(body: Any, needs_text: bool) -> Optional[str]:
+    if not isinstance(body, dict):
+        return "the body must be a JSON object"
+    conversation_id = body.get("conversation_id")
+    if not isinstance(conversation_id, str) or not conversation_id.strip():
+        return "'conversation_id' must be a non-empty string"
+    name = body.get("staff_name")
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
+        return f"'staff_name' must be a non-empty string of at most {MAX_NAME_LENGTH} characters"
+    if needs_text:
+        text = body.get("text")
+        if not isinstance(text, str) or not text.strip():
+            return "'text' must be a non-empty string"
+        if len(text) > MAX_REPLY_LENGTH:
+            return f"'text' must be at most {MAX_REPLY_LENGTH} characters"
+    return None
+
+
+def output_channel_for(app: Any, channel_name: Optional[str]) -> Optional[OutputChannel]:
+    """The output channel of the input channel a patient last wrote from, if it can
+    send a message outside a request (socket.io, messaging apps; not REST)."""
+    for channel in getattr(app.ctx, "input_channels", None) or []:
+        if channel.name() == channel_name:
+            return channel.get_output_channel()
+    return None
+
+
+class StaffInput(InputChannel):
+    """Staff replies and hand-backs (see the module docstring)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "staff"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> "StaffInput":
+        return cls()
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        blueprint = Blueprint("staff_webhook", __name__)
+
+        def refused(request: Request) -> Optional[HTTPResponse]:
+            token = os.environ.get("STAFF_API_TOKEN", "")
+            if not token:
+                return response.json(
+                    {"error": "staff replies are not configured on this server (STAFF_API_TOKEN)"},
+                    status=503,
+                )
+            given = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return response.json({"error": "a valid staff token is required"}, status=401)
+            return None
+
+        async def in_conversation(
+            request: Request, needs_text: bool,
+            change: Callable[[Request, Any, Optional[OutputChannel], dict[str, Any]],
+                             Awaitable[list[Any]]],
+        ) -> HTTPResponse:
+            problem = refused(request)
+            if problem is not None:
+                return problem
+            try:
+                body = request.json
+            except Exception:  # Sanic's own error type for unparsable JSON
+                body = None
+            reason = request_problem(body, needs_text)
+            if reason is not None:
+                return response.json({"error": reason}, status=400)
+            agent = request.app.ctx.agent
+            conversation_id = body["conversation_id"]
+            async with agent.lock_store.lock(conversation_id):
+                tracker = await agent.tracker_store.retrieve(conversation_id)
+                if tracker is None or not tracker.events:
+                    return response.json({"error": "no such conversation"}, status=404)
+                channel_name = tracker.get_latest_input_channel()
+                output = output_channel_for(request.app, channel_name)
+                events = await change(request, tracker, output, body)
+                for event in events:
+                    tracker.update(event)
+                await agent.tracker_store.save(tracker)
+            delivered = output is not None
+            if output is not None:
+                messages = [e for e in events if isinstance(e, BotUttered)]
+                try:
+                    for event in messages:
+                        await output.send_response(conversation_id, event.message())
+                except Exception:  # the message is on record; the patient sees it on reconnect
+                    logger.exception("Could not deliver a staff message to %s", conversation_id)
+                    delivered = False
+            return response.json(
+                {"ok": True, "channel": channel_name, "delivered": delivered}
+            )
+
+        async def reply_events(
+            request: Request, tracker: Any, output: Any, body: dict[str, Any]
+        ) -> list[Any]:
+            name = body["staff_name"].strip()
+            message = staff_reply_message(body["text"].strip(), name)
+            return [
+                SlotSet("handoff_active", True),
+                SlotSet("handoff_with_staff", True),
+                BotUttered(message["text"], {"custom": message["custom"]}, {"staff": name}),
+            ]
+
+        async def hand_back_events(
+            request: Request, tracker: Any, output: Any, body: dict[str, Any]
+        ) -> list[Any]:
+            rendered = await request.app.ctx.agent.nlg.generate(
+                RETURNED_RESPONSE, tracker, output.name() if output else "collector"
+            ) or {}
+            custom = {**(rendered.get("custom") or {}), "handoff": {"status": "returned"}}
+            return [
+                SlotSet("handoff_active", False),
+                SlotSet("handoff_with_staff", False),
+                BotUttered(rendered.get("text"), {"custom": custom},
+                           {"staff": body["staff_name"].strip()}),
+            ]
+
+        @blueprint.route("/reply", methods=["POST"])
+        async def reply(request: Request) -> HTTPResponse:
+            return await in_conversation(request, True, reply_events)
+
+        @blueprint.route("/hand_back", methods=["POST"])
+        async def hand_back(request: Request) -> HTTPResponse:
+            return await in_conversation(request, False, hand_back_events)
+
+        return blueprint

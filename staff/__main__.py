@@ -1,0 +1,94 @@
+"""The staff console's commands (run with the project's Python: `.venv/bin/python -m staff`).
+
+    create-user USERNAME [--name "Display name"]   asks for the password twice
+    set-password USERNAME                          new password; ends that user's sessions
+    serve [--host 127.0.0.1] [--port 8081]         the web app (waitress)
+    retention --days N [--dry-run]                 deletes conversations older than N days
+    forget CONVERSATION_ID                         deletes one conversation everywhere
+
+`--password-stdin` reads the password from standard input instead (for scripts).
+Settings (DATABASE_URL, STAFF_SECRET_KEY, ...) come from the environment; see
+.env.example. `make staff-user USER=name` runs create-user with `make run`'s settings.
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from clinic_assistant.db import engine_for
+from clinic_assistant.settings import Settings
+from staff import accounts, conversations
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass(f"Password (at least {accounts.MIN_PASSWORD_LENGTH} characters): ")
+    if getpass.getpass("Same password again: ") != first:
+        sys.exit("error: the two passwords differ; nothing was changed")
+    return first
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m staff", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create-user", help="make a staff account")
+    create.add_argument("username")
+    create.add_argument("--name", default="", help="name shown to patients with replies")
+    create.add_argument("--password-stdin", action="store_true")
+    password = commands.add_parser("set-password", help="change a staff member's password")
+    password.add_argument("username")
+    password.add_argument("--password-stdin", action="store_true")
+    serve = commands.add_parser("serve", help="run the staff console")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8081)
+    retention = commands.add_parser("retention", help="delete old conversations")
+    retention.add_argument("--days", type=int, required=True)
+    retention.add_argument("--dry-run", action="store_true")
+    forget = commands.add_parser("forget", help="delete one conversation everywhere")
+    forget.add_argument("conversation_id")
+    args = parser.parse_args(argv)
+
+    settings = Settings.from_env()
+    engine = engine_for(settings.database_url)
+    if args.command in ("create-user", "set-password"):
+        try:
+            if args.command == "create-user":
+                name = accounts.check_new_account(args.username, "x" * accounts.MIN_PASSWORD_LENGTH)
+                member = accounts.create_user(engine, name, read_password(args.password_stdin), args.name)
+                print(f"Created staff account '{member.username}'.")
+            else:
+                accounts.set_password(engine, args.username, read_password(args.password_stdin))
+                print(f"Password changed for '{args.username}'; their sessions were ended.")
+        except accounts.AccountError as error:
+            sys.exit(f"error: {error}")
+    elif args.command == "serve":
+        from waitress import serve as waitress_serve
+
+        from staff.app import create_app
+
+        try:
+            app = create_app(settings)
+        except RuntimeError as error:
+            sys.exit(f"error: {error}")
+        print(f"Staff console: http://{args.host}:{args.port}/", flush=True)
+        waitress_serve(app, host=args.host, port=args.port, threads=4, ident="staff-console")
+    elif args.command == "retention":
+        if args.days < 1:
+            sys.exit("error: --days must be at least 1")
+        old = conversations.conversations_older_than(engine, args.days)
+        if args.dry_run:
+            print(f"{len(old)} conversations have had no message for more than {args.days} days.")
+            return
+        deleted = conversations.delete_conversations(engine, old)
+        conversations.record(engine, "retention", "retention", None, f"{deleted} older than {args.days} days")
+        print(f"Deleted {deleted} conversations with no message for more than {args.days} days.")
+    elif args.command == "forget":
+        deleted = conversations.delete_conversations(engine, [args.conversation_id])
+        conversations.record(engine, "command line", "forget", args.conversation_id)
+        print("Deleted." if deleted else "No such conversation (nothing to delete).")
+
+
+if __name__ == "__main__":
+    main()

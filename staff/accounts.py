@@ -1,0 +1,161 @@
+"""Staff accounts and sign-in sessions.
+
+Passwords are hashed with argon2id (argon2-cffi). Five wrong passwords in a row lock
+an account for 15 minutes. A session is a random token in the (signed, HttpOnly)
+cookie; the database keeps only its SHA-256 and its expiry, so signing out or
+expiring ends it on the server too.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from clinic_assistant.db import staff_sessions, staff_users
+
+MIN_PASSWORD_LENGTH = 12
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+hasher = PasswordHasher()
+# verified against when the username is unknown, so both cases take the same time
+_UNKNOWN_USER_HASH = hasher.hash(secrets.token_hex(16))
+
+
+class AccountError(ValueError):
+    """A request about an account that cannot be done, with the reason."""
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    id: int
+    username: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    member: Optional[StaffMember]
+    locked_until: Optional[datetime] = None
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(moment: Optional[datetime]) -> Optional[datetime]:
+    """SQLite gives naive datetimes back; every time here is UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment
+
+
+def check_new_account(username: str, password: str) -> str:
+    name = username.strip().lower()
+    if not name or len(name) > 64 or not set(name) <= USERNAME_CHARS:
+        raise AccountError("a username is 1-64 characters: letters, digits, '.', '_' or '-'")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return name
+
+
+def create_user(engine: sa.engine.Engine, username: str, password: str,
+                display_name: str = "") -> StaffMember:
+    name = check_new_account(username, password)
+    with engine.begin() as conn:
+        if conn.execute(sa.select(staff_users.c.id).where(staff_users.c.username == name)).first():
+            raise AccountError(f"the username '{name}' is taken")
+        result = conn.execute(staff_users.insert().values(
+            username=name, display_name=(display_name.strip() or name)[:80],
+            password_hash=hasher.hash(password), created_at=now_utc(),
+            failed_logins=0, active=True,
+        ))
+        return StaffMember(int(result.inserted_primary_key[0]), name, display_name.strip() or name)
+
+
+def set_password(engine: sa.engine.Engine, username: str, password: str) -> None:
+    name = check_new_account(username, password)
+    with engine.begin() as conn:
+        updated = conn.execute(staff_users.update().where(staff_users.c.username == name).values(
+            password_hash=hasher.hash(password), failed_logins=0, locked_until=None))
+        if updated.rowcount == 0:
+            raise AccountError(f"no account '{name}'")
+        user_id = conn.execute(
+            sa.select(staff_users.c.id).where(staff_users.c.username == name)).scalar_one()
+        conn.execute(staff_sessions.delete().where(staff_sessions.c.user_id == user_id))
+
+
+def authenticate(engine: sa.engine.Engine, username: str, password: str,
+                 at: Optional[datetime] = None) -> LoginResult:
+    """Checks a password; counts failures and locks the account after too many."""
+    moment = at or now_utc()
+    name = username.strip().lower()
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(staff_users).where(staff_users.c.username == name)).mappings().first()
+        if row is None or not row["active"]:
+            _verify(_UNKNOWN_USER_HASH, password)
+            return LoginResult(None)
+        locked_until = _aware(row["locked_until"])
+        if locked_until is not None and locked_until > moment:
+            return LoginResult(None, locked_until)
+        if not _verify(row["password_hash"], password):
+            failures = (row["failed_logins"] or 0) + 1
+            lock = moment + LOCKOUT if failures >= MAX_FAILED_LOGINS else None
+            conn.execute(staff_users.update().where(staff_users.c.id == row["id"]).values(
+                failed_logins=0 if lock else failures, locked_until=lock))
+            return LoginResult(None, lock)
+        values: dict[str, Any] = {"failed_logins": 0, "locked_until": None}
+        if hasher.check_needs_rehash(row["password_hash"]):
+            values["password_hash"] = hasher.hash(password)
+        conn.execute(staff_users.update().where(staff_users.c.id == row["id"]).values(**values))
+        return LoginResult(StaffMember(row["id"], row["username"], row["display_name"]))
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(engine: sa.engine.Engine, member: StaffMember, hours: float) -> str:
+    token = secrets.token_urlsafe(32)
+    moment = now_utc()
+    with engine.begin() as conn:
+        conn.execute(staff_sessions.delete().where(staff_sessions.c.expires_at < moment))
+        conn.execute(staff_sessions.insert().values(
+            token_hash=_token_hash(token), user_id=member.id, created_at=moment,
+            expires_at=moment + timedelta(hours=hours)))
+    return token
+
+
+def session_member(engine: sa.engine.Engine, token: str) -> Optional[StaffMember]:
+    """The staff member of a session token that has not expired or been ended."""
+    if not token:
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(staff_users.c.id, staff_users.c.username, staff_users.c.display_name,
+                      staff_users.c.active, staff_sessions.c.expires_at)
+            .join(staff_users, staff_users.c.id == staff_sessions.c.user_id)
+            .where(staff_sessions.c.token_hash == _token_hash(token))
+        ).mappings().first()
+    if row is None or not row["active"] or _aware(row["expires_at"]) <= now_utc():
+        return None
+    return StaffMember(row["id"], row["username"], row["display_name"])
+
+
+def end_session(engine: sa.engine.Engine, token: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(staff_sessions.delete().where(staff_sessions.c.token_hash == _token_hash(token)))

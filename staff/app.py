@@ -1,0 +1,374 @@
+"""The staff console's web app (Flask). Deny by default: every page but the login page
+needs a signed-in staff member; every form carries a CSRF token (Flask-WTF)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any, Optional
+from zoneinfo import ZoneInfo
+
+import yaml
+from flask import (
+    Flask,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from clinic_assistant.db import BOOKING_STATUSES, HANDOFF_STATUSES, annotations, conversation_reviews, engine_for
+from clinic_assistant.profile import current_profile
+from clinic_assistant.settings import PROJECT_ROOT, Settings
+from staff import accounts, conversations, exports, live, queues
+from staff.privacy import e164, mask, mask_optional
+
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev"}
+NOT_MARKABLE = {"nlu_fallback", "message_too_long", "red_flag_emergency",
+                "red_flag_infection", "red_flag_crisis"}
+EXPORT_LIMIT = 1000  # conversations per export
+
+
+@lru_cache(maxsize=1)
+def answer_intents() -> tuple[str, ...]:
+    """The intents staff can mark a message with (from domain/)."""
+    names: list[str] = []
+    for path in sorted((PROJECT_ROOT / "domain").glob("*.yml")):
+        for intent in yaml.safe_load(path.read_text()).get("intents") or []:
+            name = intent if isinstance(intent, str) else next(iter(intent))
+            if name not in NOT_MARKABLE and name not in names:
+                names.append(name)
+    return tuple(sorted(names))
+
+
+def _flag(value: Optional[str]) -> Optional[bool]:
+    return {"yes": True, "no": False}.get(value or "")
+
+
+def _day(value: Optional[str]) -> Optional[date]:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def filters_from(args: Any) -> conversations.Filters:
+    try:
+        page = max(int(args.get("page", "1")), 1)
+    except ValueError:
+        page = 1
+    channel = args.get("channel", "")
+    return conversations.Filters(
+        q=args.get("q", "")[:200], date_from=_day(args.get("from")), date_to=_day(args.get("to")),
+        channel=channel if channel in conversations.CHANNELS else "",
+        handed_off=_flag(args.get("handed_off")), urgent=_flag(args.get("urgent")),
+        fallback=_flag(args.get("fallback")), booking=_flag(args.get("booking")),
+        reviewed=_flag(args.get("reviewed")), page=page,
+    )
+
+
+def create_app(settings: Optional[Settings] = None) -> Flask:
+    settings = settings or Settings.from_env()
+    if settings.staff_secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(settings.staff_secret_key) < 32:
+        raise RuntimeError(
+            "STAFF_SECRET_KEY must be a random string of at least 32 characters "
+            "(`make run` makes one in var/; in production set it in the environment)."
+        )
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.staff_secret_key,
+        SESSION_COOKIE_NAME="clinic_staff",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.staff_cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.staff_session_hours),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    engine = engine_for(settings.database_url)
+
+    def profile() -> Any:
+        return current_profile(settings.clinic_profile_path)
+
+    def tz() -> ZoneInfo:
+        return ZoneInfo(profile().timezone)
+
+    def keep() -> frozenset[str]:
+        return frozenset({e164(profile().phone)} - {""})
+
+    @app.before_request
+    def require_staff() -> Optional[Response]:
+        if request.endpoint in ("login", "static", "health"):
+            return None
+        token = session.get("token", "")
+        member = accounts.session_member(engine, token) if token else None
+        if member is None:
+            session.clear()
+            if request.method != "GET" or request.path.startswith("/exports/"):
+                abort(401)
+            return redirect(url_for("login", next=request.full_path.rstrip("?")))
+        g.member = member
+        return None
+
+    # after require_staff, so that a request without a session gets 401 before any
+    # CSRF check
+    CSRFProtect(app)
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError) -> tuple[str, int]:
+        return render_template("error.html", status=400, reason=(
+            "This form had expired or did not come from this console. "
+            "Go back, reload the page and try again.")), 400
+
+    @app.errorhandler(401)
+    def unauthorized(_: Any) -> tuple[str, int]:
+        return render_template("error.html", status=401, reason="Please sign in first."), 401
+
+    @app.errorhandler(404)
+    def not_found(_: Any) -> tuple[str, int]:
+        return render_template("error.html", status=404, reason="There is no such page or item."), 404
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    # --- signing in and out ------------------------------------------------------
+    @app.route("/login", methods=["GET", "POST"])
+    def login() -> Any:
+        error = None
+        next_page = request.values.get("next", "")
+        if not next_page.startswith("/") or next_page.startswith("//"):
+            next_page = url_for("conversation_list")
+        if request.method == "POST":
+            username = request.form.get("username", "")[:64]
+            result = accounts.authenticate(engine, username, request.form.get("password", "")[:1024])
+            if result.member is not None:
+                token = accounts.start_session(engine, result.member, settings.staff_session_hours)
+                session.clear()
+                session.permanent = True
+                session["token"] = token
+                conversations.record(engine, result.member.username, "login")
+                return redirect(next_page)
+            conversations.record(engine, username.strip().lower() or "?", "login_failed")
+            if result.locked_until is not None:
+                minutes = max(1, round((result.locked_until - accounts.now_utc()).total_seconds() / 60))
+                error = f"Too many failed sign-ins. This account is locked for {minutes} more minutes."
+            else:
+                error = "Wrong username or password."
+        return render_template("login.html", error=error, next=next_page), (401 if error else 200)
+
+    @app.post("/logout")
+    def logout() -> Any:
+        accounts.end_session(engine, session.get("token", ""))
+        conversations.record(engine, g.member.username, "logout")
+        session.clear()
+        return redirect(url_for("login"))
+
+    # --- conversations -----------------------------------------------------------
+    @app.get("/")
+    def home() -> Any:
+        return redirect(url_for("conversation_list"))
+
+    @app.get("/conversations")
+    def conversation_list() -> Any:
+        filters = filters_from(request.args)
+        rows, total = conversations.list_conversations(engine, filters, tz())
+        for row in rows:
+            row.preview = mask(row.preview, keep())
+        args = {k: v for k, v in request.args.items() if k != "page"}
+        return render_template(
+            "conversations.html", rows=rows, total=total, filters=filters, args=args,
+            pages=max(1, -(-total // conversations.PAGE_SIZE)), stats=conversations.stats(engine, tz()),
+            channels=conversations.CHANNELS,
+        )
+
+    def show_transcript(conversation_id: str, revealed: bool) -> Any:
+        turns = conversations.transcript(engine, conversation_id, tz())
+        if not turns:
+            abort(404)
+        hide = (lambda text: text) if revealed else (lambda text: mask(text, keep()))
+        for turn in turns:
+            turn.text = hide(turn.text)
+        handoffs = queues.items(engine, "handoff", conversation_id=conversation_id)
+        bookings = queues.items(engine, "booking", conversation_id=conversation_id)
+        if not revealed:
+            for item in handoffs:
+                for key in ("contact_phone", "contact_email"):
+                    item[key] = mask_optional(item[key])
+                for message in item["last_messages"]:
+                    message["text"] = mask(str(message.get("text", "")), keep())
+            for item in bookings:
+                for key in ("phone", "email"):
+                    item[key] = mask_optional(item[key])
+        with engine.connect() as conn:
+            review = conn.execute(conversation_reviews.select().where(
+                conversation_reviews.c.conversation_id == conversation_id)).mappings().first()
+        return render_template(
+            "transcript.html", conversation_id=conversation_id, turns=turns, revealed=revealed,
+            channel=conversations.conversation_channel(engine, conversation_id),
+            with_staff=conversations.handoff_active(engine, conversation_id),
+            handoffs=handoffs, bookings=bookings, review=review, intents=answer_intents(),
+            low=conversations.LOW_CONFIDENCE, handoff_statuses=HANDOFF_STATUSES,
+            booking_statuses=BOOKING_STATUSES,
+        )
+
+    @app.get("/conversations/<conversation_id>")
+    def conversation(conversation_id: str) -> Any:
+        page = show_transcript(conversation_id, revealed=False)
+        conversations.record(engine, g.member.username, "view_transcript", conversation_id)
+        return page
+
+    @app.post("/conversations/<conversation_id>/reveal")
+    def reveal(conversation_id: str) -> Any:
+        page = show_transcript(conversation_id, revealed=True)
+        conversations.record(engine, g.member.username, "reveal_contacts", conversation_id)
+        return page
+
+    @app.post("/conversations/<conversation_id>/reply")
+    def reply(conversation_id: str) -> Any:
+        text = request.form.get("text", "").strip()
+        if not text:
+            flash("Type a reply first.", "error")
+        else:
+            outcome = live.send_reply(settings, conversation_id, text, g.member.display_name)
+            flash(outcome.message, "ok" if outcome.ok else "error")
+            if outcome.ok:
+                conversations.record(engine, g.member.username, "reply", conversation_id)
+        return redirect(url_for("conversation", conversation_id=conversation_id) + "#reply")
+
+    @app.post("/conversations/<conversation_id>/hand-back")
+    def hand_back(conversation_id: str) -> Any:
+        outcome = live.hand_back(settings, conversation_id, g.member.display_name)
+        flash(outcome.message, "ok" if outcome.ok else "error")
+        if outcome.ok:
+            queues.close_open_tickets(engine, conversation_id, g.member.username, "handed back to the bot")
+            conversations.record(engine, g.member.username, "hand_back", conversation_id)
+        return redirect(url_for("conversation", conversation_id=conversation_id))
+
+    @app.post("/conversations/<conversation_id>/review")
+    def review(conversation_id: str) -> Any:
+        with engine.begin() as conn:
+            conn.execute(conversation_reviews.delete().where(
+                conversation_reviews.c.conversation_id == conversation_id))
+            if request.form.get("reviewed") == "yes":
+                conn.execute(conversation_reviews.insert().values(
+                    conversation_id=conversation_id, username=g.member.username,
+                    reviewed_at=datetime.now(timezone.utc)))
+        conversations.record(engine, g.member.username, "review", conversation_id,
+                             request.form.get("reviewed", "no"))
+        return redirect(url_for("conversation", conversation_id=conversation_id))
+
+    @app.post("/conversations/<conversation_id>/mark")
+    def mark(conversation_id: str) -> Any:
+        choice = request.form.get("intent", "")
+        try:
+            event_id = int(request.form.get("event_id", ""))
+        except ValueError:
+            abort(400)
+        turn = next((t for t in conversations.transcript(engine, conversation_id, tz())
+                     if t.event_id == event_id and t.kind == "user"), None)
+        if turn is None or (choice != "new" and choice not in answer_intents()):
+            flash("Choose an answer from the list, or 'new question'.", "error")
+            return redirect(url_for("conversation", conversation_id=conversation_id))
+        with engine.begin() as conn:
+            conn.execute(annotations.delete().where(annotations.c.event_id == event_id))
+            conn.execute(annotations.insert().values(
+                conversation_id=conversation_id, event_id=event_id, text=turn.text,
+                predicted_intent=turn.intent, correct_intent=None if choice == "new" else choice,
+                username=g.member.username, created_at=datetime.now(timezone.utc)))
+        conversations.record(engine, g.member.username, "mark", conversation_id, choice)
+        flash("Marked for training.", "ok")
+        return redirect(url_for("conversation", conversation_id=conversation_id) + f"#turn-{event_id}")
+
+    @app.post("/conversations/<conversation_id>/forget")
+    def forget(conversation_id: str) -> Any:
+        if request.form.get("confirm") != conversation_id:
+            flash("To forget a conversation, type its id in the box to confirm.", "error")
+            return redirect(url_for("conversation", conversation_id=conversation_id))
+        conversations.delete_conversations(engine, [conversation_id])
+        conversations.record(engine, g.member.username, "forget", conversation_id)
+        flash("The conversation was deleted everywhere.", "ok")
+        return redirect(url_for("conversation_list"))
+
+    # --- queues ------------------------------------------------------------------
+    @app.get("/queues")
+    def queue_page() -> Any:
+        status = request.args.get("status", "open")
+        handoffs = queues.items(engine, "handoff", status)
+        bookings = queues.items(engine, "booking", status)
+        for item in handoffs:
+            item["contact_phone"] = mask_optional(item["contact_phone"])
+            item["contact_email"] = mask_optional(item["contact_email"])
+        for item in bookings:
+            item["phone"], item["email"] = mask_optional(item["phone"]), mask_optional(item["email"])
+        return render_template("queues.html", handoffs=handoffs, bookings=bookings, status=status,
+                               handoff_statuses=HANDOFF_STATUSES, booking_statuses=BOOKING_STATUSES)
+
+    @app.post("/queues/<kind>/<int:item_id>/status")
+    def change_status(kind: str, item_id: int) -> Any:
+        try:
+            queues.change_status(engine, kind, item_id, request.form.get("status", ""),
+                                 request.form.get("note", ""), g.member.username)
+        except queues.QueueError as error:
+            return render_template("error.html", status=400, reason=str(error)), 400
+        conversations.record(engine, g.member.username, "status_change", None,
+                             f"{kind} {item_id} -> {request.form.get('status')}")
+        flash("Status changed.", "ok")
+        back = request.form.get("back", "")
+        return redirect(back if back.startswith("/") and not back.startswith("//") else url_for("queue_page"))
+
+    # --- improving the bot, exports ----------------------------------------------
+    @app.get("/improve")
+    def improve() -> Any:
+        marked = exports.marked_messages(engine)
+        for item in marked:
+            item["text"] = mask(item["text"], keep())
+        return render_template("improve.html", marked=marked)
+
+    @app.get("/exports/nlu.yml")
+    def export_nlu() -> Response:
+        conversations.record(engine, g.member.username, "export", None, "nlu")
+        return Response(exports.nlu_yaml(exports.marked_messages(engine)), mimetype="text/yaml",
+                        headers={"Content-Disposition": "attachment; filename=marked-messages.nlu.yml"})
+
+    @app.get("/exports/conversations.<fmt>")
+    def export_conversations(fmt: str) -> Response:
+        if fmt not in ("csv", "json"):
+            abort(404)
+        filters = filters_from(request.args)
+        picked: list[tuple[str, str, list[Any]]] = []
+        filters.page = 1
+        while len(picked) < EXPORT_LIMIT:
+            rows, _ = conversations.list_conversations(engine, filters, tz())
+            picked += [(row.id, row.channel, conversations.transcript(engine, row.id, tz())) for row in rows]
+            if len(rows) < conversations.PAGE_SIZE:
+                break
+            filters.page += 1
+        records = exports.conversation_records(picked[:EXPORT_LIMIT])
+        conversations.record(engine, g.member.username, "export", None, f"conversations {fmt}")
+        body = exports.as_csv(records) if fmt == "csv" else exports.as_json(records)
+        return Response(body, mimetype="text/csv" if fmt == "csv" else "application/json",
+                        headers={"Content-Disposition": f"attachment; filename=conversations.{fmt}"})
+
+    @app.context_processor
+    def template_helpers() -> dict[str, Any]:
+        return {"member": getattr(g, "member", None), "clinic": profile().name}
+
+    return app

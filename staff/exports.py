@@ -1,0 +1,96 @@
+"""Exports: marked messages as Rasa NLU training data; conversations as CSV and JSON."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+import yaml
+
+from clinic_assistant.db import annotations
+from staff.conversations import Turn
+from staff.privacy import mask
+
+NEW_QUESTION = "new question"
+
+
+def marked_messages(engine: sa.engine.Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(row) for row in conn.execute(
+            sa.select(annotations).order_by(annotations.c.id)).mappings()]
+
+
+def nlu_yaml(marked: Iterable[dict[str, Any]]) -> str:
+    """Rasa 3.x NLU YAML: examples grouped by their correct intent, ready to merge into
+    data/nlu/; new questions (no answer yet) listed as comments for whoever writes
+    their answer. Contact details in a message are hidden."""
+    by_intent: dict[str, list[str]] = {}
+    new_questions: list[str] = []
+    for mark in marked:
+        text = " ".join(mask(mark["text"]).split())
+        if not text:
+            continue
+        if mark["correct_intent"]:
+            examples = by_intent.setdefault(mark["correct_intent"], [])
+            if text not in examples:
+                examples.append(text)
+        elif text not in new_questions:
+            new_questions.append(text)
+    lines = [
+        f"# Exported from the staff console on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
+        "# Messages staff marked with the right intent; add them to the matching file",
+        "# in data/nlu/, then run `make test` (it retrains).",
+        'version: "3.1"',
+        "nlu:",
+    ]
+    for intent in sorted(by_intent):
+        lines.append(f"- intent: {intent}")
+        lines.append("  examples: |")
+        for text in by_intent[intent]:
+            lines.append("    - " + text)  # a literal block: the text as typed
+    if not by_intent:
+        lines[-1] = "nlu: []"
+    if new_questions:
+        lines.append("# New questions the bot has no answer for yet (write an answer and an")
+        lines.append("# intent for them first):")
+        lines.extend(f"#   - {text}" for text in new_questions)
+    text = "\n".join(lines) + "\n"
+    yaml.safe_load(text)  # never hand out a file Rasa cannot read
+    return text
+
+
+def conversation_records(conversations: list[tuple[str, str, list[Turn]]]) -> list[dict[str, Any]]:
+    """One record per message: conversation, channel, time, who, text (contacts hidden),
+    intent and confidence for patient messages."""
+    return [
+        {
+            "conversation_id": conversation_id,
+            "channel": channel,
+            "time": turn.at.isoformat(),
+            "sender": turn.kind,
+            "text": mask(turn.text),
+            "intent": turn.intent,
+            "confidence": None if turn.confidence is None else round(turn.confidence, 4),
+        }
+        for conversation_id, channel, turns in conversations
+        for turn in turns
+    ]
+
+
+def as_csv(records: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    fields = ["conversation_id", "channel", "time", "sender", "text", "intent", "confidence"]
+    writer = csv.DictWriter(out, fieldnames=fields)
+    writer.writeheader()
+    for record in records:
+        # a cell starting with = + - @ is a formula to spreadsheets: keep it text
+        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v)
+                         for k, v in record.items()})
+    return out.getvalue()
+
+
+def as_json(records: list[dict[str, Any]]) -> str:
+    return json.dumps(records, ensure_ascii=False, indent=2)

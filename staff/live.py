@@ -1,0 +1,55 @@
+"""Talking to the patient through the Rasa server's staff channel
+(clinic_assistant/channels/staff.py): a reply, or handing the conversation back."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from clinic_assistant.settings import Settings
+
+TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    message: str
+
+
+def _post(settings: Settings, path: str, body: dict[str, Any]) -> Outcome:
+    if not settings.staff_api_token:
+        return Outcome(False, "Live replies are not set up: STAFF_API_TOKEN is empty.")
+    try:
+        answer = requests.post(
+            f"{settings.rasa_url}/webhooks/staff/{path}", json=body, timeout=TIMEOUT_SECONDS,
+            headers={"Authorization": f"Bearer {settings.staff_api_token}"},
+        )
+    except requests.RequestException as error:
+        return Outcome(False, f"The bot server could not be reached ({type(error).__name__}). Nothing was sent.")
+    try:
+        data = answer.json()
+    except ValueError:
+        data = {}
+    if answer.status_code != 200:
+        reason = data.get("error") or f"HTTP {answer.status_code}"
+        return Outcome(False, f"The bot server refused: {reason}. Nothing was sent.")
+    if not data.get("delivered"):
+        return Outcome(True, "Saved in the conversation, but this channel "
+                             f"({data.get('channel') or 'unknown'}) cannot show it to the patient "
+                             "now: contact them by phone or email.")
+    return Outcome(True, "Sent to the patient.")
+
+
+def send_reply(settings: Settings, conversation_id: str, text: str, staff_name: str) -> Outcome:
+    return _post(settings, "reply", {
+        "conversation_id": conversation_id, "text": text, "staff_name": staff_name})
+
+
+def hand_back(settings: Settings, conversation_id: str, staff_name: str) -> Outcome:
+    outcome = _post(settings, "hand_back", {
+        "conversation_id": conversation_id, "staff_name": staff_name})
+    if outcome.ok and outcome.message == "Sent to the patient.":
+        return Outcome(True, "Handed back to the bot; the patient was told.")
+    return outcome

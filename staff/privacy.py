@@ -1,0 +1,51 @@
+"""Contact details and health numbers hidden in what staff see, unless revealed.
+
+Phone numbers are found with `phonenumbers` (Canadian numbers and international
+ones), email addresses by their shape, and health-card-like numbers (Alberta's
+personal health number has 9 digits; other provinces 10-12) as long digit runs.
+"""
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+PHONE_MASK = "[phone hidden]"
+EMAIL_MASK = "[email hidden]"
+NUMBER_MASK = "[number hidden]"
+
+EMAIL = re.compile(r"[^\s@<>()\[\]\"',;:]+@[^\s@<>()\[\]\"',;:]+\.[A-Za-z]{2,}")
+# 9 to 12 digits, optionally grouped by spaces or dashes (e.g. 12345-6789, 1234 567 890)
+HEALTH_NUMBER = re.compile(r"(?<![\d-])\d(?:[ -]?\d){8,11}(?![\d-])")
+
+
+def e164(number: str) -> str:
+    """A phone number in E.164 form ("" if it cannot be read)."""
+    try:
+        parsed = phonenumbers.parse(number, "CA")
+    except phonenumbers.NumberParseException:
+        return ""
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask(text: str, keep: frozenset[str] = frozenset()) -> str:
+    """The text with phone numbers, email addresses and health-card-like numbers
+    hidden; phone numbers in ``keep`` (E.164, e.g. the clinic's own) stay."""
+    if not text:
+        return text
+    masked = EMAIL.sub(EMAIL_MASK, text)
+    spans = [
+        (match.start, match.end)
+        for match in phonenumbers.PhoneNumberMatcher(
+            masked, "CA", leniency=phonenumbers.Leniency.POSSIBLE
+        )
+        if phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        not in keep
+    ]
+    for start, end in reversed(spans):
+        masked = masked[:start] + PHONE_MASK + masked[end:]
+    return HEALTH_NUMBER.sub(NUMBER_MASK, masked)
+
+
+def mask_optional(value: str | None, keep: frozenset[str] = frozenset()) -> str | None:
+    return mask(value, keep) if value else value
