@@ -153,6 +153,7 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
     @app.route("/login", methods=["GET", "POST"])
     def login() -> Any:
         error = None
+        username = ""
         next_page = request.values.get("next", "")
         if not next_page.startswith("/") or next_page.startswith("//"):
             next_page = url_for("conversation_list")
@@ -172,7 +173,8 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
                 error = f"Too many failed sign-ins. This account is locked for {minutes} more minutes."
             else:
                 error = "Wrong username or password."
-        return render_template("login.html", error=error, next=next_page), (401 if error else 200)
+        return render_template("login.html", error=error, next=next_page,
+                               username=username), (401 if error else 200)
 
     @app.post("/logout")
     def logout() -> Any:
@@ -366,6 +368,15 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
         body = exports.as_csv(records) if fmt == "csv" else exports.as_json(records)
         return Response(body, mimetype="text/csv" if fmt == "csv" else "application/json",
                         headers={"Content-Disposition": f"attachment; filename=conversations.{fmt}"})
+
+    @app.template_filter("clinic_time")
+    def clinic_time(moment: Optional[datetime]) -> str:
+        """A stored time (UTC; SQLite returns it without a zone) in the clinic's zone."""
+        if moment is None:
+            return "—"
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(tz()).strftime("%Y-%m-%d %H:%M")
 
     @app.context_processor
     def template_helpers() -> dict[str, Any]:

@@ -249,11 +249,17 @@ def transcript(engine: sa.engine.Engine, conversation_id: str, tz: ZoneInfo) -> 
             ))
         else:
             custom = (data.get("data") or {}).get("custom") or {}
-            staff = isinstance(custom, dict) and "from_staff" in custom
+            if not isinstance(custom, dict):
+                custom = {}
+            text = str(data.get("text") or "")
+            handoff = custom.get("handoff")
+            if not text and isinstance(handoff, dict):
+                text = f"[handoff: {str(handoff.get('status', '')).replace('_', ' ')}]"
+            if not text:
+                continue
             turns.append(Turn(
-                event_id=event_id, kind="staff" if staff else "bot", at=at,
-                text=str(data.get("text") or ""),
-                urgent=isinstance(custom, dict) and custom.get("urgent") is True,
+                event_id=event_id, kind="staff" if "from_staff" in custom else "bot", at=at,
+                text=text, urgent=custom.get("urgent") is True,
             ))
     return turns
 

@@ -6,6 +6,7 @@ cannot, these tests are skipped with the reason.
 """
 from __future__ import annotations
 
+import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -32,6 +33,8 @@ from clinic_assistant.local_servers import (
 ARTIFACTS = PROJECT / "tests" / "artifacts"
 WIDGET_BUNDLE = PROJECT / "widget" / "dist" / "clinic-chat.js"
 AXE = PROJECT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
+STAFF_API_TOKEN = secrets.token_urlsafe(24)
+STAFF_USER, STAFF_PASSWORD = "anna", "a long test password"
 # Without the background-networking flags Chromium keeps trying to reach Google's
 # servers, which this closed network refuses.
 CHROMIUM_ARGS = [
@@ -111,7 +114,7 @@ class WidgetSite:
 def widget_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WidgetSite]:
     site_port, rasa_port = free_port(), free_port()
     origin = f"http://127.0.0.1:{site_port}"
-    rasa_env = {"WIDGET_ORIGINS": origin}
+    rasa_env = {"WIDGET_ORIGINS": origin, "STAFF_API_TOKEN": STAFF_API_TOKEN}
     LOGS.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         bot = stack.enter_context(
@@ -139,6 +142,48 @@ def widget_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WidgetSite
         state = WidgetSite(url=origin + "/", bot=bot, rasa_port=rasa_port, rasa_env=rasa_env)
         with state.stack:
             yield state
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start; see tests/artifacts/logs/")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="package")
+def staff_console(widget_site: WidgetSite) -> Iterator[str]:
+    """The staff console on loopback, on the widget bot's database, with one account
+    made by the documented command."""
+    port = free_port()
+    env = base_env(
+        DATABASE_URL=f"sqlite:///{widget_site.bot.tracker_db}",
+        STAFF_SECRET_KEY=secrets.token_urlsafe(40), STAFF_API_TOKEN=STAFF_API_TOKEN,
+        RASA_URL=widget_site.bot_url,
+    )
+    made = subprocess.run(
+        [sys.executable, "-m", "staff", "create-user", STAFF_USER, "--name", "Anna", "--password-stdin"],
+        input=STAFF_PASSWORD + "\n", capture_output=True, text=True, cwd=PROJECT, env=env, timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    with open(LOGS / "staff-console.log", "ab") as log:
+        console = subprocess.Popen(
+            [sys.executable, "-m", "staff", "serve", "--port", str(port)],
+            cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url + "/health", console, "the staff console")
+        yield url
+    finally:
+        console.terminate()
+        console.wait(10)
 
 
 @pytest.fixture

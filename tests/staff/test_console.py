@@ -57,7 +57,10 @@ def test_signing_in_sets_a_safe_cookie_and_signing_out_ends_the_session(client: 
     assert answer.status_code == 302
     cookie = answer.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Expires=" in cookie
-    assert client.get("/conversations").status_code == 200
+    page = client.get("/conversations")
+    assert page.status_code == 200
+    assert "script-src" not in page.headers["Content-Security-Policy"]  # default-src 'self' only
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     stolen = client.get_cookie("clinic_staff").value
     post_form(client, "/conversations", "/logout", {})
     assert client.get("/conversations").status_code == 302

@@ -1,0 +1,134 @@
+"""The staff console in headless Chromium, next to a patient in the widget, both on the
+real bot: sign in, find the handed-off conversation, reply live, change a status,
+hand back. Also the bot's staff channel on its own."""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from typing import Any, Callable
+
+import requests
+from playwright.sync_api import expect
+
+from tests.browser.conftest import (
+    ARTIFACTS,
+    STAFF_API_TOKEN,
+    STAFF_PASSWORD,
+    STAFF_USER,
+    WidgetSite,
+    run_axe,
+)
+from tests.browser.test_widget import ask, open_chat, session_id, settled
+
+
+def serious(page: Any) -> list[dict[str, Any]]:
+    return [v for v in run_axe(page) if v["impact"] in ("serious", "critical")]
+
+
+def test_staff_find_a_handoff_reply_live_and_hand_back(
+    page: Any, browser: Any, widget_site: WidgetSite, staff_console: str,
+    expected_text: Callable[[str], str],
+) -> None:
+    # a patient asks for a person in the widget and leaves a phone number
+    open_chat(page)
+    ask(page, "I want to talk to a real person")
+    expect(page.locator(".msg.bot .text").last).to_contain_text("pass this to our clinic team")
+    ask(page, "Ann Smith 780-555-0123")
+    expect(page.locator(".subtitle")).to_contain_text("Handed to clinic staff")
+    settled(page)
+    conversation = session_id(page, widget_site)
+
+    # bypass_csp: only so that axe-core can be injected; the console itself allows no inline script
+    staff_context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    staff_context.set_default_timeout(20_000)
+    staff = staff_context.new_page()
+    staff.goto(staff_console + "/conversations")
+    expect(staff).to_have_url(f"{staff_console}/login?next=/conversations")
+    assert serious(staff) == [], "login page"
+    staff.get_by_label("Username").fill(STAFF_USER)
+    staff.get_by_label("Password").fill("not the password")
+    staff.get_by_role("button", name="Sign in").click()
+    expect(staff.get_by_role("alert")).to_have_text("Wrong username or password.")
+    staff.get_by_label("Password").fill(STAFF_PASSWORD)
+    staff.get_by_role("button", name="Sign in").click()
+    expect(staff.get_by_role("heading", name="Conversations")).to_be_visible()
+
+    # filter to handed-off conversations; the patient's is there, phone hidden
+    staff.get_by_label("Handed off").select_option("yes")
+    staff.get_by_role("button", name="Filter").click()
+    expect(staff).to_have_url(re.compile(r"/conversations\?.*handed_off=yes"))
+    row = staff.locator(f'tr[data-conversation="{conversation}"]')
+    expect(row).to_contain_text("handed off")
+    assert serious(staff) == [], "conversation list"
+    row.get_by_role("link").click()
+    expect(staff.locator(".turn.user").first).to_contain_text("I want to talk to a real person")
+    expect(staff.get_by_text("Ann Smith [phone hidden]")).to_be_visible()
+    assert "780-555-0123" not in staff.content()
+    assert serious(staff) == [], "transcript"
+
+    # a live reply reaches the patient's widget, shown as from clinic staff
+    staff.get_by_label("Your message").fill("Hi Ann, this is Anna at the clinic. How can I help?")
+    staff.get_by_role("button", name="Send reply").click()
+    expect(staff.get_by_role("status")).to_have_text("Sent to the patient.")
+    reply = page.locator(".msg.staff")
+    expect(reply.locator(".text")).to_have_text("Hi Ann, this is Anna at the clinic. How can I help?")
+    expect(reply.locator(".staff-label")).to_have_text("Clinic staff · Anna")
+    expect(page.locator(".subtitle")).to_have_text("You're talking with clinic staff")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "widget-staff-reply.png"))
+
+    # while staff have it, the bot keeps quiet; staff see the patient's answer
+    bot_messages = page.locator(".msg.bot").count()
+    ask(page, "My shoulder has been sore since Tuesday")
+    settled(page)
+    assert page.locator(".msg.bot").count() == bot_messages
+    staff.reload()
+    expect(staff.locator(".turn.user").last).to_contain_text("My shoulder has been sore since Tuesday")
+
+    # the ticket is marked contacted, with a note, and the change is recorded
+    staff.get_by_label("Status").first.select_option("contacted")
+    staff.get_by_label("Note").first.fill("replied in chat")
+    staff.get_by_role("button", name="Save").first.click()
+    expect(staff.locator(".history").first).to_contain_text(f"{STAFF_USER} → contacted: replied in chat")
+    staff.screenshot(path=str(ARTIFACTS / "staff-transcript.png"), full_page=True)
+
+    # handing back: the patient is told, and the bot answers again
+    staff.get_by_role("button", name="Hand back to the bot").click()
+    expect(staff.get_by_role("status")).to_contain_text("Handed back to the bot")
+    expect(page.locator(".msg.bot .text").last).to_have_text(expected_text("utter_handoff_returned"))
+    expect(page.locator(".subtitle")).to_have_text("Automated assistant")
+    ask(page, "What is dry needling?")
+    expect(page.locator(".msg.bot .text").last).to_have_text(expected_text("utter_faq_what_is_dry_needling"))
+
+    # the reply is part of the conversation's record: a reload shows it
+    page.reload()
+    expect(page.locator(".msg.staff .text")).to_have_text("Hi Ann, this is Anna at the clinic. How can I help?")
+    staff_context.close()
+
+
+def test_the_bots_staff_channel_checks_its_requests(widget_site: WidgetSite) -> None:
+    url = widget_site.bot_url + "/webhooks/staff/reply"
+    body = {"conversation_id": "nobody", "text": "hi", "staff_name": "Anna"}
+    assert requests.post(url, json=body, timeout=10).status_code == 401
+    wrong = requests.post(url, json=body, headers={"Authorization": "Bearer wrong"}, timeout=10)
+    assert wrong.status_code == 401
+    auth = {"Authorization": f"Bearer {STAFF_API_TOKEN}"}
+    missing = requests.post(url, json=body, headers=auth, timeout=10)
+    assert missing.status_code == 404 and missing.json() == {"error": "no such conversation"}
+    bad = requests.post(url, json={"conversation_id": "x", "staff_name": "Anna"}, headers=auth, timeout=10)
+    assert bad.status_code == 400 and "'text'" in bad.json()["error"]
+    not_json = requests.post(url, data="{", headers={**auth, "Content-Type": "application/json"}, timeout=10)
+    assert not_json.status_code == 400
+
+    # a REST conversation cannot receive a message later: it is kept, and the answer says so
+    widget_site.bot.send("rest-patient", "hello")
+    kept = requests.post(url, json={**body, "conversation_id": "rest-patient"}, headers=auth, timeout=10)
+    assert kept.status_code == 200 and kept.json() == {"ok": True, "channel": "rest", "delivered": False}
+    with sqlite3.connect(widget_site.bot.tracker_db) as db:
+        bot_texts = [json.loads(data)["text"] for (data,) in db.execute(
+            "SELECT data FROM events WHERE sender_id = 'rest-patient' AND type_name = 'bot'")]
+    assert bot_texts[-1] == "hi"
+    # Rasa's HTTP API stays off: the staff channel is the only way in
+    tracker = requests.get(f"{widget_site.bot_url}/conversations/rest-patient/tracker", timeout=10)
+    assert tracker.status_code == 404
