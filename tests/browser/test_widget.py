@@ -235,6 +235,10 @@ def test_on_a_360px_phone_the_chat_fills_the_screen_and_the_input_stays_visible(
 
     # the on-screen keyboard takes the lower part of the screen: the input moves up
     page.set_viewport_size({"width": 360, "height": 400})
+    page.wait_for_function("""() => {
+        const input = document.querySelector('#clinic-chat-widget').shadowRoot.querySelector('textarea');
+        return input.getBoundingClientRect().bottom <= window.innerHeight;
+    }""", timeout=5_000)
     field = page.get_by_label("Type your message").bounding_box()
     send = page.get_by_role("button", name="Send").bounding_box()
     assert field is not None and send is not None
