@@ -67,10 +67,18 @@ def test_staff_find_a_handoff_reply_live_and_hand_back(
     assert "780-555-0123" not in staff.content()
     assert serious(staff) == [], "transcript"
 
-    # a live reply reaches the patient's widget, shown as from clinic staff
+    # a live reply reaches the patient's widget, shown as from clinic staff; the
+    # patient had closed the chat window, so the launcher shows a new message
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden()
     staff.get_by_label("Your message").fill("Hi Ann, this is Anna at the clinic. How can I help?")
     staff.get_by_role("button", name="Send reply").click()
     expect(staff.get_by_role("status")).to_have_text("Sent to the patient.")
+    launcher = page.get_by_role("button", name="Chat with us: GP Pain & Physiotherapy (1 new message)")
+    expect(launcher).to_be_visible()
+    expect(page.locator(".badge")).to_have_text("1")
+    launcher.click()
+    expect(page.locator(".badge")).to_be_hidden()
     reply = page.locator(".msg.staff")
     expect(reply.locator(".text")).to_have_text("Hi Ann, this is Anna at the clinic. How can I help?")
     expect(reply.locator(".staff-label")).to_have_text("Clinic staff · Anna")

@@ -65,6 +65,9 @@ export class ChatWidget {
   private readonly announcer: HTMLElement;
   private readonly urgentAnnouncer: HTMLElement;
   private readonly pendingItems = new Map<string, HTMLLIElement>();
+  private readonly badge: HTMLElement;
+  private readonly launcherLabel: string;
+  private unread = 0;
   private started = false;
 
   constructor(root: ShadowRoot, settings: Settings) {
@@ -74,6 +77,9 @@ export class ChatWidget {
     wrapper.style.setProperty("--ccw-color", settings.color);
     wrapper.style.setProperty("--ccw-on-color", textOn(settings.color));
 
+    this.launcherLabel = `Chat with us: ${settings.clinicName}`;
+    this.badge = el("span", { class: "badge", "aria-hidden": "true" });
+    this.badge.hidden = true;
     this.launcher = el(
       "button",
       {
@@ -81,10 +87,11 @@ export class ChatWidget {
         class: "launcher",
         "aria-expanded": "false",
         "aria-controls": "ccw-panel",
-        "aria-label": `Chat with us: ${settings.clinicName}`,
+        "aria-label": this.launcherLabel,
       },
       icon(ICON_CHAT),
       el("span", { class: "launcher-text" }, "Chat with us"),
+      this.badge,
     );
 
     this.subtitle = el("p", { class: "subtitle", id: "ccw-subtitle" }, "Automated assistant");
@@ -241,6 +248,7 @@ export class ChatWidget {
 
   open(focus = true): void {
     this.panel.hidden = false;
+    this.setUnread(0);
     this.launcher.setAttribute("aria-expanded", "true");
     this.remember(true);
     if (!this.started) {
@@ -345,7 +353,20 @@ export class ChatWidget {
       this.setHandoff(RETURNED_STATES.has(String(handoff.status)) ? null : handoff);
     }
     if (live) this.showReplies(message.quick_replies ?? []);
+    if (live && this.panel.hidden && message.text) this.setUnread(this.unread + 1);
     this.scrollToEnd();
+  }
+
+  /** A message that arrives while the window is closed (e.g. a staff reply) shows as
+   * a count on the launcher, which screen readers read in its name. */
+  private setUnread(count: number): void {
+    this.unread = count;
+    this.badge.textContent = String(count);
+    this.badge.hidden = count === 0;
+    this.launcher.setAttribute(
+      "aria-label",
+      count ? `${this.launcherLabel} (${count} new ${count === 1 ? "message" : "messages"})` : this.launcherLabel,
+    );
   }
 
   private showHistory(items: HistoryItem[], pending: Outgoing[]): void {
