@@ -36,7 +36,11 @@ events = sa.table(
 )
 
 RED_FLAG_INTENTS = ("red_flag_emergency", "red_flag_infection", "red_flag_crisis")
-FALLBACK_INTENT = "nlu_fallback"
+# The bot "fell back" when it ran its fallback action ("did you mean" / hand off), not
+# merely when NLU was unsure: a form answer such as "Tuesday afternoon" is often
+# nlu_fallback to NLU, and the form takes it as it should.
+FALLBACK_ACTION = "action_clarify"
+FORM_ACTIONS = ("booking_form", "handoff_form")
 LOW_CONFIDENCE = 0.6
 PAGE_SIZE = 25
 CHANNELS = ("socketio", "rest", "twilio", "whatsapp", "facebook")
@@ -83,12 +87,19 @@ class Turn:
     urgent: bool = False
     correct_intent: Optional[str] = None
     annotated: bool = False
+    handled_by: str = ""  # the first action the bot ran after a patient message
+
+    @property
+    def fell_back(self) -> bool:
+        return self.handled_by == FALLBACK_ACTION
 
     @property
     def low_confidence(self) -> bool:
+        """Worth a look: the bot fell back, or was unsure outside a form."""
         return self.kind == "user" and (
-            self.intent == FALLBACK_INTENT
-            or (self.confidence is not None and self.confidence < LOW_CONFIDENCE)
+            self.fell_back
+            or (self.confidence is not None and self.confidence < LOW_CONFIDENCE
+                and self.handled_by not in FORM_ACTIONS)
         )
 
 
@@ -117,7 +128,7 @@ def _flag_subqueries() -> dict[str, Any]:
     return {
         "handed_off": sa.select(handoff_tickets.c.conversation_id),
         "urgent": _ids_where(inner.c.type_name == "user", inner.c.intent_name.in_(RED_FLAG_INTENTS)),
-        "fallback": _ids_where(inner.c.type_name == "user", inner.c.intent_name == FALLBACK_INTENT),
+        "fallback": _ids_where(inner.c.type_name == "action", inner.c.action_name == FALLBACK_ACTION),
         "booking": sa.select(booking_requests.c.conversation_id),
         "reviewed": sa.select(conversation_reviews.c.conversation_id),
     }
@@ -219,7 +230,8 @@ def transcript(engine: sa.engine.Engine, conversation_id: str, tz: ZoneInfo) -> 
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(events.c.id, events.c.type_name, events.c.timestamp, events.c.data)
-            .where(events.c.sender_id == conversation_id, events.c.type_name.in_(("user", "bot")))
+            .where(events.c.sender_id == conversation_id,
+                   events.c.type_name.in_(("user", "bot", "action")))
             .order_by(events.c.id)
         ).all()
         marks = {
@@ -228,10 +240,16 @@ def transcript(engine: sa.engine.Engine, conversation_id: str, tz: ZoneInfo) -> 
                 sa.select(annotations).where(annotations.c.conversation_id == conversation_id)
             ).mappings()
         }
-    turns = []
+    turns: list[Turn] = []
+    waiting: Optional[Turn] = None  # the patient message whose first action is next
     for event_id, type_name, timestamp, raw in rows:
         data = json.loads(raw)
         at = datetime.fromtimestamp(timestamp or 0, tz)
+        if type_name == "action":
+            name = str(data.get("name") or "")
+            if waiting is not None and name != "action_listen":
+                waiting.handled_by, waiting = name, None
+            continue
         if type_name == "user":
             parse = data.get("parse_data") or {}
             intent = parse.get("intent") or {}
@@ -247,6 +265,7 @@ def transcript(engine: sa.engine.Engine, conversation_id: str, tz: ZoneInfo) -> 
                 correct_intent=mark["correct_intent"] if mark else None,
                 annotated=mark is not None,
             ))
+            waiting = turns[-1]
         else:
             custom = (data.get("data") or {}).get("custom") or {}
             if not isinstance(custom, dict):
@@ -296,8 +315,9 @@ def stats(engine: sa.engine.Engine, tz: ZoneInfo, now: Optional[datetime] = None
             user_events = sa.select(events.c.sender_id, events.c.intent_name).where(
                 events.c.type_name == "user", events.c.timestamp >= start).subquery()
             messages = conn.execute(sa.select(sa.func.count()).select_from(user_events)).scalar_one()
-            fallbacks = conn.execute(sa.select(sa.func.count()).select_from(user_events).where(
-                user_events.c.intent_name == FALLBACK_INTENT)).scalar_one()
+            fallbacks = conn.execute(sa.select(sa.func.count()).where(
+                events.c.type_name == "action", events.c.action_name == FALLBACK_ACTION,
+                events.c.timestamp >= start)).scalar_one()
             result[name] = {
                 "conversations": conn.execute(
                     sa.select(sa.func.count(sa.distinct(user_events.c.sender_id)))).scalar_one(),

@@ -59,12 +59,17 @@ def conversations() -> dict[str, list[Any]]:
         ],
         "conv-fallback": [
             said("how much does a session cost blorp", "nlu_fallback", 0.3, today, "rest"),
+            ActionExecuted("action_clarify", timestamp=today.timestamp()),
             bot("Sorry, I didn't quite get that.", today),
         ],
         "conv-booking": [
             said("my jaw clicks", "ask_condition", 0.97, NOW - timedelta(days=3), "socketio",
                  [{"entity": "condition", "value": "TMJ dysfunction", "start": 3, "end": 13}]),
             bot("Dry needling can help with jaw pain.", NOW - timedelta(days=3)),
+            # a form answer: unsure NLU, but the booking form takes it; not a fallback
+            said("Tuesday afternoon", "nlu_fallback", 0.2, NOW - timedelta(days=3), "socketio"),
+            ActionExecuted("booking_form", timestamp=(NOW - timedelta(days=3)).timestamp()),
+            bot("Thanks. What is the visit for?", NOW - timedelta(days=3)),
         ],
         "conv-old": [
             said("hello", "greet", 0.99, NOW - timedelta(days=400), "rest"),

@@ -154,8 +154,12 @@ def test_the_transcript_shows_intents_confidence_and_hides_contacts(signed_in: A
     assert audit(clinic_db, "reveal_contacts")[0]["username"] == "anna"
 
 
-def test_entities_are_shown(signed_in: Any) -> None:
-    assert "condition: TMJ dysfunction" in signed_in.get("/conversations/conv-booking").get_data(as_text=True)
+def test_entities_are_shown_and_form_answers_are_not_flagged(signed_in: Any) -> None:
+    html = signed_in.get("/conversations/conv-booking").get_data(as_text=True)
+    assert "condition: TMJ dysfunction" in html
+    assert "Tuesday afternoon" in html and " low" not in html  # the form took it
+    fallback = signed_in.get("/conversations/conv-fallback").get_data(as_text=True)
+    assert "turn user low" in fallback
 
 
 # --- queues -------------------------------------------------------------------------
