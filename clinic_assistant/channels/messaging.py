@@ -1,0 +1,359 @@
+"""SMS and WhatsApp through Twilio, and Facebook Messenger.
+
+Rasa's own connectors, extended where the clinic needs more than they do:
+
+- **Signed webhooks only.** Twilio's ``X-Twilio-Signature`` (checked with the twilio
+  library's RequestValidator) and Messenger's ``X-Hub-Signature-256`` (HMAC-SHA256
+  with the app secret). An unsigned or wrongly signed request gets 403, is logged,
+  and never reaches the bot. (Rasa's Facebook connector checks the older SHA-1
+  header, answers a bad signature with 200, and handles only the first message of a
+  batch; its Twilio connector checks nothing.)
+- **Plain text that fits** (plain_text.py): numbered options for buttons, a reply
+  of "1", "2"… picks one, long answers split at sentence boundaries within each
+  platform's limit, no JSON sent to a phone.
+- **Urgent first, then send.** A turn's replies are collected, ordered with an urgent
+  reply first, then sent; the patient's message is in the conversation's record
+  before anything is sent, so a platform error loses nothing from the log (it is
+  logged with the conversation id).
+- **Each message once.** Twilio's MessageSid and Messenger's message id are the
+  message ids; a webhook delivered twice is handled once.
+- **Settings from the environment only** (no secret in credentials.yml); a channel
+  whose settings are missing answers 503 and says which.
+
+Webhook URLs: /webhooks/twilio/webhook (SMS), /webhooks/whatsapp/webhook,
+/webhooks/facebook/webhook.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import os
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from clinic_assistant.channels.plain_text import (
+    buttons_of,
+    chosen_payload,
+    reply_text,
+    split_text,
+    urgent_first,
+)
+from clinic_assistant.channels.socketio import MessageIds
+
+logger = logging.getLogger(__name__)
+
+TWILIO_BODY_LIMIT = 1600  # characters, SMS and WhatsApp through Twilio
+MESSENGER_TEXT_LIMIT = 2000
+MESSENGER_QUICK_REPLIES = 13
+SEND_TIMEOUT_SECONDS = 10
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+class PlainTextOutput(OutputChannel):
+    """Sends each reply as plain text parts through ``deliver``."""
+
+    limit = TWILIO_BODY_LIMIT
+
+    async def deliver(self, recipient_id: str, text: str, option_payloads: list[str]) -> None:
+        raise NotImplementedError
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        parts = split_text(reply_text(message), self.limit)
+        payloads = [b["payload"] for b in buttons_of(message)]
+        for number, part in enumerate(parts, start=1):
+            await self.deliver(recipient_id, part, payloads if number == len(parts) else [])
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text})
+
+
+class Collector(OutputChannel):
+    """Keeps a turn's replies, each whole, to be ordered and sent afterwards."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        self.messages.append(dict(message))
+
+
+def _env(*names: str) -> dict[str, str]:
+    return {name: os.environ.get(name, "").strip() for name in names}
+
+
+class MessagingInput(InputChannel):
+    """What the three messaging channels share: the turn, options, ordering, sending."""
+
+    required: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.message_ids = MessageIds()
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> "MessagingInput":
+        return cls()
+
+    def settings(self) -> dict[str, str]:
+        return _env(*self.required)
+
+    def missing(self) -> Optional[HTTPResponse]:
+        absent = [name for name, value in self.settings().items() if not value]
+        if absent:
+            return response.json(
+                {"error": f"the {self.name()} channel is not configured: set {', '.join(absent)}"},
+                status=503,
+            )
+        return None
+
+    def refuse(self, request: Request, why: str) -> HTTPResponse:
+        logger.warning("Rejected a %s webhook from %s: %s", self.name(), request.ip, why)
+        return response.json({"error": "invalid signature"}, status=403)
+
+    async def handle_turn(
+        self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        sender_id: str, text: str, message_id: str, metadata: Optional[dict[str, Any]] = None,
+    ) -> None:
+        if message_id and not self.message_ids.claim(sender_id, message_id):
+            logger.info("Skipped %s message %s: already handled", self.name(), message_id)
+            return
+        agent = request.app.ctx.agent
+        tracker = await agent.tracker_store.retrieve(sender_id)
+        payload = chosen_payload(text, tracker.events if tracker else [])
+        collector = Collector()
+        try:
+            await on_new_message(UserMessage(
+                payload or text, collector, sender_id, input_channel=self.name(),
+                message_id=message_id or None, metadata=metadata,
+            ))
+        except Exception:
+            if message_id:
+                self.message_ids.release(sender_id, message_id)
+            raise
+        output = self.get_output_channel()
+        for message in urgent_first(collector.messages):
+            try:
+                await output.send_response(sender_id, message)
+            except Exception as error:  # the patient's message and the replies are on record
+                logger.error("Could not send a %s reply to conversation %s: %s",
+                             self.name(), sender_id, error)
+
+
+# --- Twilio: SMS and WhatsApp --------------------------------------------------------
+class TwilioTextOutput(PlainTextOutput):
+    limit = TWILIO_BODY_LIMIT
+
+    def __init__(self, channel: str, account_sid: str, auth_token: str, from_number: str,
+                 api_base_url: str = "") -> None:
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
+        self.channel = channel
+        self.client = Client(account_sid, auth_token,
+                             http_client=TwilioHttpClient(timeout=SEND_TIMEOUT_SECONDS))
+        if api_base_url:  # a proxy, or the tests' loopback fake of Twilio's API
+            self.client.api.base_url = api_base_url.rstrip("/")
+        self.from_number = from_number
+
+    @classmethod
+    def name(cls) -> str:
+        return "twilio"
+
+    async def deliver(self, recipient_id: str, text: str, option_payloads: list[str]) -> None:
+        await asyncio.to_thread(
+            self.client.messages.create, to=recipient_id, from_=self.from_number, body=text)
+
+
+class TwilioSmsInput(MessagingInput):
+    """SMS through Twilio: POST /webhooks/twilio/webhook."""
+
+    number_setting = "TWILIO_SMS_NUMBER"
+
+    @classmethod
+    def name(cls) -> str:
+        return "twilio"
+
+    @property
+    def required(self) -> tuple[str, ...]:  # type: ignore[override]
+        return ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", self.number_setting)
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        settings = self.settings()
+        if any(not value for value in settings.values()):
+            return None
+        return TwilioTextOutput(
+            self.name(), settings["TWILIO_ACCOUNT_SID"], settings["TWILIO_AUTH_TOKEN"],
+            settings[self.number_setting], os.environ.get("TWILIO_API_BASE_URL", ""),
+        )
+
+    def signed_url(self, request: Request) -> str:
+        """The URL Twilio signed: the public one when behind a proxy."""
+        public = os.environ.get("TWILIO_WEBHOOK_BASE_URL", "").rstrip("/")
+        if not public:
+            return request.url
+        query = f"?{request.query_string}" if request.query_string else ""
+        return f"{public}{request.path}{query}"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        from twilio.request_validator import RequestValidator
+
+        blueprint = Blueprint(f"{self.name()}_webhook", __name__)
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @blueprint.route("/webhook", methods=["POST"])
+        async def webhook(request: Request) -> HTTPResponse:
+            unconfigured = self.missing()
+            if unconfigured is not None:
+                return unconfigured
+            signature = request.headers.get("X-Twilio-Signature", "")
+            if not signature:
+                return self.refuse(request, "no X-Twilio-Signature")
+            params = {key: values[0] for key, values in (request.form or {}).items()}
+            validator = RequestValidator(self.settings()["TWILIO_AUTH_TOKEN"])
+            if not validator.validate(self.signed_url(request), params, signature):
+                return self.refuse(request, "wrong X-Twilio-Signature")
+            sender, text = params.get("From", ""), params.get("Body")
+            if not sender or text is None:
+                return response.json({"error": "'From' and 'Body' are required"}, status=400)
+            await self.handle_turn(request, on_new_message, sender, text.replace("¡", "@"),
+                                   params.get("MessageSid", ""))
+            return response.text(EMPTY_TWIML, content_type="text/xml")
+
+        return blueprint
+
+
+class TwilioWhatsAppInput(TwilioSmsInput):
+    """WhatsApp through Twilio: POST /webhooks/whatsapp/webhook. Numbers are written
+    whatsapp:+1…; the conversation is apart from the same person's SMS."""
+
+    number_setting = "TWILIO_WHATSAPP_NUMBER"
+
+    @classmethod
+    def name(cls) -> str:
+        return "whatsapp"
+
+
+# --- Facebook Messenger --------------------------------------------------------------
+class MessengerTextOutput(PlainTextOutput):
+    limit = MESSENGER_TEXT_LIMIT
+
+    def __init__(self, page_access_token: str, app_secret: str, graph_url: str = "") -> None:
+        from fbmessenger import MessengerClient
+
+        # app_secret adds the appsecret_proof Facebook recommends to every call
+        self.client = MessengerClient(page_access_token, app_secret=app_secret)
+        if graph_url:  # the tests' loopback fake of the Graph API
+            self.client.graph_url = graph_url.rstrip("/")
+
+    @classmethod
+    def name(cls) -> str:
+        return "facebook"
+
+    async def deliver(self, recipient_id: str, text: str, option_payloads: list[str]) -> None:
+        payload: dict[str, Any] = {"text": text}
+        if 0 < len(option_payloads) <= MESSENGER_QUICK_REPLIES:
+            payload["quick_replies"] = [
+                {"content_type": "text", "title": str(n), "payload": p}
+                for n, p in enumerate(option_payloads, start=1)
+            ]
+        answer = await asyncio.to_thread(
+            self.client.send, payload, recipient_id, "RESPONSE", timeout=SEND_TIMEOUT_SECONDS)
+        if isinstance(answer, dict) and answer.get("error"):
+            raise RuntimeError(f"Messenger refused the message: {answer['error']}")
+
+
+class MessengerInput(MessagingInput):
+    """Facebook Messenger: GET (verification) and POST /webhooks/facebook/webhook."""
+
+    required = ("FACEBOOK_VERIFY_TOKEN", "FACEBOOK_APP_SECRET", "FACEBOOK_PAGE_ACCESS_TOKEN")
+
+    @classmethod
+    def name(cls) -> str:
+        return "facebook"
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        settings = self.settings()
+        if not settings["FACEBOOK_PAGE_ACCESS_TOKEN"] or not settings["FACEBOOK_APP_SECRET"]:
+            return None
+        return MessengerTextOutput(settings["FACEBOOK_PAGE_ACCESS_TOKEN"],
+                                   settings["FACEBOOK_APP_SECRET"],
+                                   os.environ.get("FACEBOOK_GRAPH_URL", ""))
+
+    @staticmethod
+    def signature_ok(app_secret: str, body: bytes, header: str) -> bool:
+        method, _, given = header.partition("=")
+        if method != "sha256" or not given:
+            return False
+        expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, given)
+
+    @staticmethod
+    def incoming(event: dict[str, Any]) -> Optional[tuple[str, str]]:
+        """(text, message id) of a messaging event from a person; None for echoes,
+        deliveries, reads."""
+        message = event.get("message")
+        if isinstance(message, dict) and not message.get("is_echo"):
+            quick = message.get("quick_reply")
+            if isinstance(quick, dict) and quick.get("payload"):
+                return str(quick["payload"]), str(message.get("mid", ""))
+            # an attachment has no text: the bot then asks for words
+            return str(message.get("text") or ""), str(message.get("mid", ""))
+        postback = event.get("postback")
+        if isinstance(postback, dict) and postback.get("payload"):
+            return str(postback["payload"]), str(postback.get("mid", ""))
+        return None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        blueprint = Blueprint("facebook_webhook", __name__)
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @blueprint.route("/webhook", methods=["GET"])
+        async def verification(request: Request) -> HTTPResponse:
+            unconfigured = self.missing()
+            if unconfigured is not None:
+                return unconfigured
+            token = request.args.get("hub.verify_token", "")
+            if request.args.get("hub.mode") == "subscribe" and hmac.compare_digest(
+                token.encode(), self.settings()["FACEBOOK_VERIFY_TOKEN"].encode()
+            ):
+                return response.text(request.args.get("hub.challenge", ""))
+            logger.warning("Rejected a Messenger verification request from %s", request.ip)
+            return response.json({"error": "wrong verify token"}, status=403)
+
+        @blueprint.route("/webhook", methods=["POST"])
+        async def webhook(request: Request) -> HTTPResponse:
+            unconfigured = self.missing()
+            if unconfigured is not None:
+                return unconfigured
+            header = request.headers.get("X-Hub-Signature-256", "")
+            if not header:
+                return self.refuse(request, "no X-Hub-Signature-256")
+            if not self.signature_ok(self.settings()["FACEBOOK_APP_SECRET"], request.body, header):
+                return self.refuse(request, "wrong X-Hub-Signature-256")
+            try:
+                body = request.json
+            except Exception:  # Sanic's own error type for unparsable JSON
+                body = None
+            if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
+                return response.json({"error": "expected a page event with 'entry'"}, status=400)
+            for entry in body["entry"]:
+                for event in (entry.get("messaging") or []) if isinstance(entry, dict) else []:
+                    sender = (event.get("sender") or {}).get("id") if isinstance(event, dict) else None
+                    found = self.incoming(event) if sender else None
+                    if found is not None:
+                        text, message_id = found
+                        await self.handle_turn(request, on_new_message, str(sender), text, message_id)
+            return response.text("EVENT_RECEIVED")
+
+        return blueprint
