@@ -48,7 +48,7 @@ TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '
 	clinic_assistant/rasa_components.py
 
 .PHONY: help run test install train spacy widget staff-user lint validate test-stories test-heldout pytest \
-	bench-latency bench-safety lock clean
+	bench bench-latency bench-safety lock clean
 
 help:
 	@echo "make run    install what is missing, train if the data changed, start the bot"
@@ -132,6 +132,11 @@ bench-latency: $(MODEL) | var
 
 bench-safety: $(MODEL)
 	$(PY) -m bench.safety
+
+# Side by side with Rasa's default pipeline and TF-IDF + LR: accuracy, speed, memory,
+# cold start, training; report in bench/results/<date-time>/ (issue #8).
+bench: $(MODEL) | var
+	$(PY) -m bench.run
 
 # --- maintenance -------------------------------------------------------------------
 # Re-resolve requirements.lock from pyproject.toml's direct dependencies.

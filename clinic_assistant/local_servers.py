@@ -135,11 +135,11 @@ def start_action_server(port: int, **env: str) -> Any:
 
 def start_rasa_server(
     port: int, action_port: int, tracker_db: Path, action_url: str | None = None,
-    database_url: str | None = None, **env: str
+    database_url: str | None = None, model: Path | None = None, **env: str
 ) -> Any:
     return started(
         "rasa",
-        [sys.executable, "-m", "clinic_assistant.server", "--model", str(MODEL),
+        [sys.executable, "-m", "clinic_assistant.server", "--model", str(model or MODEL),
          "--interface", "127.0.0.1", "--port", str(port),
          "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
         base_env(
@@ -180,7 +180,7 @@ class Bot:
 @contextmanager
 def running_bot(tracker_db: Path, database_url: str | None = None,
                 rasa_env: dict[str, str] | None = None, rasa_port: int | None = None,
-                **action_env: str) -> Iterator[Bot]:
+                model: Path | None = None, **action_env: str) -> Iterator[Bot]:
     """Both servers on free loopback ports, sharing one database (the SQLite file
     ``tracker_db``, or ``database_url``); ``action_env`` goes to the action server's
     environment (e.g. SMTP settings), ``rasa_env`` to the Rasa server's."""
@@ -193,7 +193,7 @@ def running_bot(tracker_db: Path, database_url: str | None = None,
         )
         rasa = stack.enter_context(
             start_rasa_server(rasa_port, action_port, tracker_db, database_url=url,
-                              **(rasa_env or {}))
+                              model=model, **(rasa_env or {}))
         )
         yield Bot(rasa=rasa, actions=actions, tracker_db=tracker_db)
 
