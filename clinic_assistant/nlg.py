@@ -1,0 +1,72 @@
+"""Answer texts read from domain/ while the bot runs (endpoints.yml ``nlg``).
+
+Rasa renders responses from the copy of the domain inside the trained model, so a
+corrected answer text needed a retrain and a restart. This generator is Rasa's own
+response renderer over the response texts in the domain files (``RESPONSES_DIR``,
+default ``domain/``), read again when a file changes (checked at most once a second):
+an edited answer is live within about a second, without retraining or restarting.
+
+Only texts, buttons and custom data are taken this way. A *new* response, intent or
+action still needs `make run`/`make train` (which retrains because domain/ changed).
+A file that does not load (a YAML mistake) is reported in the log and the previous
+texts stay in use.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+
+from clinic_assistant.settings import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
+
+CHECK_EVERY_SECONDS = 1.0
+
+
+def responses_dir() -> Path:
+    return Path(os.environ.get("RESPONSES_DIR") or PROJECT_ROOT / "domain")
+
+
+class LiveResponsesNLG(TemplatedNaturalLanguageGenerator):
+    """Rasa's templated NLG over the domain files as they are now."""
+
+    def __init__(self, endpoint_config: Any = None, domain: Optional[Domain] = None) -> None:
+        super().__init__(dict(domain.responses) if domain else {})
+        self.directory = responses_dir()
+        self._stamp: tuple[tuple[str, float], ...] = ()
+        self._checked = 0.0
+        self.refresh(force=True)
+
+    def _files_stamp(self) -> tuple[tuple[str, float], ...]:
+        files = sorted(self.directory.glob("*.yml")) if self.directory.is_dir() else []
+        return tuple((str(path), path.stat().st_mtime) for path in files)
+
+    def refresh(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked < CHECK_EVERY_SECONDS:
+            return
+        self._checked = now
+        try:
+            stamp = self._files_stamp()
+            if stamp == self._stamp:
+                return
+            responses = Domain.load(str(self.directory)).responses
+        except Exception as error:  # keep answering with the texts we have
+            logger.error("Answer texts in %s could not be loaded (%s); keeping the previous ones",
+                         self.directory, error)
+            return
+        if not force:
+            logger.info("Answer texts reloaded from %s", self.directory)
+        self.responses = {**self.responses, **responses}
+        self._stamp = stamp
+
+    async def generate(self, utter_action: str, tracker: Any, output_channel: str,
+                       **kwargs: Any) -> Optional[dict[str, Any]]:
+        self.refresh()
+        return await super().generate(utter_action, tracker, output_channel, **kwargs)
