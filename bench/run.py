@@ -3,8 +3,9 @@
     make bench                      # everything (about 20-30 minutes on 2 cores)
     python -m bench.run --default-model PATH   # reuse a trained Rasa-default model
 
-Writes bench/results/<date-time>/ (report.md, report.json, accuracy.png, latency.png)
-and prints the summary with PASS/MISS per target. Not part of `make test`. All
+Writes bench/results/<date-time>/ (report.md, report.json, accuracy.png, latency.png),
+copies them to bench/latest/ (committed, shown in the README) and prints the summary
+with PASS/MISS per target. Not part of `make test`. All
 traffic goes to servers it starts on 127.0.0.1, bounded by count and time.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 from datetime import datetime, timezone
@@ -23,6 +25,7 @@ from bench import accuracy, load, training
 from clinic_assistant.local_servers import PROJECT, running_bot
 
 RESULTS = PROJECT / "bench" / "results"
+LATEST = PROJECT / "bench" / "latest"  # committed: what the README shows
 TARGETS = {
     "answer_accuracy": ("≥", 0.95),
     "p50_ms": ("≤", 15.0),
@@ -185,7 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     (out / "report.json").write_text(json.dumps(report, indent=2, default=str))
     charts(report, out)
     (out / "report.md").write_text(markdown(report))
-    print(f"\nResults: {out.relative_to(PROJECT)}/report.md\n")
+    LATEST.mkdir(exist_ok=True)
+    for name in ("report.md", "report.json", "accuracy.png", "latency.png"):
+        shutil.copy2(out / name, LATEST / name)
+    print(f"\nResults: {out.relative_to(PROJECT)}/report.md (copied to bench/latest/)\n")
     for label, measured, target, result in summary_rows(report):
         print(f"  {result:4}  {label}: {measured} (target {target})")
     if edit.get("nlu_retrained"):
