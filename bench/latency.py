@@ -20,16 +20,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from clinic_assistant.evaluation import load_examples
+from bench.load import percentile
 from clinic_assistant.local_servers import PROJECT, running_bot
 
 TARGETS = {"p50_ms": 20.0, "p95_ms": 40.0, "rss_mb": 800.0}
 RESULTS = PROJECT / "bench" / "results"
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import aiohttp
 import requests
 
 from clinic_assistant.evaluation import load_examples
-from clinic_assistant.local_servers import PROJECT, Bot, base_env, free_port
+from clinic_assistant.local_servers import PROJECT, Bot, base_env, free_port, rasa_server_command
 
 HELDOUT = PROJECT / "tests" / "heldout" / "messages.yml"
 MAX_SECONDS_PER_RUN = 600
@@ -112,9 +111,7 @@ def cold_start(model: Path, tracker_db: Path, action_url: str) -> float:
     port = free_port()
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "clinic_assistant.server", "--model", str(model), "--interface", "127.0.0.1",
-         "--port", str(port), "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
-        cwd=PROJECT, env=base_env(DATABASE_URL=f"sqlite:///{tracker_db}", ACTION_SERVER_URL=action_url),
+        rasa_server_command(port, model), cwd=PROJECT, env=base_env(DATABASE_URL=f"sqlite:///{tracker_db}", ACTION_SERVER_URL=action_url),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:

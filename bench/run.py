@@ -194,8 +194,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nResults: {out.relative_to(PROJECT)}/report.md (copied to bench/latest/)\n")
     for label, measured, target, result in summary_rows(report):
         print(f"  {result:4}  {label}: {measured} (target {target})")
-    if edit.get("nlu_retrained"):
-        print("  note: the answer edit retrained the NLU")
     return 0
 
 

@@ -133,15 +133,20 @@ def start_action_server(port: int, **env: str) -> Any:
     )
 
 
+def rasa_server_command(port: int, model: Path | None = None) -> list[str]:
+    """The Rasa server as `make run` starts it, on 127.0.0.1:port."""
+    return [sys.executable, "-m", "clinic_assistant.server", "--model", str(model or MODEL),
+            "--interface", "127.0.0.1", "--port", str(port),
+            "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"]
+
+
 def start_rasa_server(
     port: int, action_port: int, tracker_db: Path, action_url: str | None = None,
     database_url: str | None = None, model: Path | None = None, **env: str
 ) -> Any:
     return started(
         "rasa",
-        [sys.executable, "-m", "clinic_assistant.server", "--model", str(model or MODEL),
-         "--interface", "127.0.0.1", "--port", str(port),
-         "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
+        rasa_server_command(port, model),
         base_env(
             ACTION_SERVER_URL=action_url or f"http://127.0.0.1:{action_port}/webhook",
             DATABASE_URL=database_url or f"sqlite:///{tracker_db}",
@@ -168,6 +173,18 @@ class Bot:
         return requests.post(
             self.webhook, json={"sender": sender, "message": message}, timeout=timeout
         )
+
+    def user_texts(self, conversation_id: str) -> list[str]:
+        """The patient's messages of a conversation as the tracker store (SQLite) holds them."""
+        import json
+        import sqlite3
+
+        with sqlite3.connect(self.tracker_db) as db:
+            rows = db.execute(
+                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
+                (conversation_id,),
+            ).fetchall()
+        return [json.loads(data)["text"] for (data,) in rows]
 
     def send(self, sender: str, message: str, timeout: float = 30) -> list[dict[str, Any]]:
         """Sends one message over REST; returns the bot's replies."""

@@ -26,7 +26,7 @@ from clinic_assistant.db import BOOKING_STATUSES, HANDOFF_STATUSES, annotations,
 from clinic_assistant.profile import current_profile
 from clinic_assistant.settings import PROJECT_ROOT, Settings
 from staff import accounts, conversations, exports, live, queues
-from staff.privacy import e164, mask, mask_optional
+from staff.privacy import e164, hide_contacts, mask
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev"}
 NOT_MARKABLE = {"nlu_fallback", "message_too_long", "red_flag_emergency",
@@ -211,14 +211,7 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
         handoffs = queues.items(engine, "handoff", conversation_id=conversation_id)
         bookings = queues.items(engine, "booking", conversation_id=conversation_id)
         if not revealed:
-            for item in handoffs:
-                for key in ("contact_phone", "contact_email"):
-                    item[key] = mask_optional(item[key])
-                for message in item["last_messages"]:
-                    message["text"] = mask(str(message.get("text", "")), keep())
-            for item in bookings:
-                for key in ("phone", "email"):
-                    item[key] = mask_optional(item[key])
+            hide_contacts(handoffs, bookings, keep())
         with engine.connect() as conn:
             review = conn.execute(conversation_reviews.select().where(
                 conversation_reviews.c.conversation_id == conversation_id)).mappings().first()
@@ -315,11 +308,7 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
         status = request.args.get("status", "open")
         handoffs = queues.items(engine, "handoff", status)
         bookings = queues.items(engine, "booking", status)
-        for item in handoffs:
-            item["contact_phone"] = mask_optional(item["contact_phone"])
-            item["contact_email"] = mask_optional(item["contact_email"])
-        for item in bookings:
-            item["phone"], item["email"] = mask_optional(item["phone"]), mask_optional(item["email"])
+        hide_contacts(handoffs, bookings, keep())
         return render_template("queues.html", handoffs=handoffs, bookings=bookings, status=status,
                                handoff_statuses=HANDOFF_STATUSES, booking_statuses=BOOKING_STATUSES)
 

@@ -49,3 +49,15 @@ def mask(text: str, keep: frozenset[str] = frozenset()) -> str:
 
 def mask_optional(value: str | None, keep: frozenset[str] = frozenset()) -> str | None:
     return mask(value, keep) if value else value
+
+
+def hide_contacts(handoffs: list[dict], bookings: list[dict], keep: frozenset[str] = frozenset()) -> None:
+    """Hides the contact details of queue items (as queues.items returns them), in place."""
+    for item in handoffs:
+        item["contact_phone"] = mask_optional(item["contact_phone"])
+        item["contact_email"] = mask_optional(item["contact_email"])
+        for message in item.get("last_messages") or []:
+            message["text"] = mask(str(message.get("text", "")), keep)
+    for item in bookings:
+        item["phone"] = mask_optional(item["phone"])
+        item["email"] = mask_optional(item["email"])

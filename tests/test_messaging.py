@@ -15,7 +15,8 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
-from clinic_assistant.channels.plain_text import chosen_payload, reply_text, split_text, urgent_first
+from clinic_assistant.channels.common import urgent_first
+from clinic_assistant.channels.plain_text import chosen_payload, reply_text, split_text
 from clinic_assistant.local_servers import Bot, running_bot
 from rasa.shared.core.events import BotUttered, UserUttered
 from tests.platform_fakes import FakePlatform, fake_platform
@@ -57,10 +58,7 @@ class Messaging:
                              headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature})
 
     def user_texts(self, sender: str) -> list[str]:
-        with sqlite3.connect(self.bot.tracker_db) as db:
-            rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
-                              (sender,)).fetchall()
-        return [json.loads(data)["text"] for (data,) in rows]
+        return self.bot.user_texts(sender)
 
 
 def page_event(sender: str, message: dict[str, Any]) -> dict[str, Any]:

@@ -139,7 +139,7 @@ def test_red_flag_as_the_very_first_message_comes_before_the_introduction(
 
 
 def test_urgent_first_keeps_every_message() -> None:
-    from clinic_assistant.channels.rest import urgent_first
+    from clinic_assistant.channels.common import urgent_first
 
     intro, text, mark = {"text": "hi"}, {"text": "call 911"}, {"custom": {"urgent": True}}
     assert urgent_first([intro, text, mark]) == [text, mark, intro]

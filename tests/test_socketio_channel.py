@@ -3,14 +3,14 @@ python-socketio's client against the real bot; the browser tests use the widget.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import uuid
 from typing import Any, Callable
 
 import pytest
 import socketio
 
-from clinic_assistant.channels.socketio import MessageIds, history_messages, message_problem
+from clinic_assistant.channels.common import MessageIds
+from clinic_assistant.channels.socketio import history_messages, message_problem
 from rasa.shared.core.events import BotUttered, UserUttered
 
 WEBSITE = "http://127.0.0.1:8080"  # an allowed origin (credentials.yml / WIDGET_ORIGINS)
@@ -55,17 +55,6 @@ class Patient:
 
     def replies(self) -> list[dict[str, Any]]:
         return [data for event, data in self.received if event == "bot_uttered"]
-
-
-def user_texts(bot: Any, session_id: str) -> list[str]:
-    import json
-
-    with sqlite3.connect(bot.tracker_db) as db:
-        rows = db.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
-            (session_id,),
-        ).fetchall()
-    return [json.loads(data)["text"] for (data,) in rows]
 
 
 async def test_a_new_conversation_starts_with_the_first_contact_line(
@@ -113,7 +102,7 @@ async def test_a_message_sent_twice_is_handled_once(bot: Any) -> None:
         assert first == {"ok": True, "message_id": "m-1"}
         assert again == {"ok": True, "duplicate": True, "message_id": "m-1"}
         assert len(patient.replies()) == 2  # first-contact line and one answer
-    assert user_texts(bot, session) == ["What is dry needling?"]
+    assert bot.user_texts(session) == ["What is dry needling?"]
 
 
 async def test_reconnecting_shows_the_history_with_button_titles(bot: Any) -> None:

@@ -37,14 +37,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from clinic_assistant.channels.plain_text import (
-    buttons_of,
-    chosen_payload,
-    reply_text,
-    split_text,
-    urgent_first,
-)
-from clinic_assistant.channels.socketio import MessageIds
+from clinic_assistant.channels.common import MessageIds, buttons_of, json_body, urgent_first
+from clinic_assistant.channels.plain_text import NUMBER_REPLY, chosen_payload, reply_text, split_text
 
 logger = logging.getLogger(__name__)
 
@@ -122,9 +116,10 @@ class MessagingInput(InputChannel):
         if message_id and not self.message_ids.claim(sender_id, message_id):
             logger.info("Skipped %s message %s: already handled", self.name(), message_id)
             return
-        agent = request.app.ctx.agent
-        tracker = await agent.tracker_store.retrieve(sender_id)
-        payload = chosen_payload(text, tracker.events if tracker else [])
+        payload = None
+        if NUMBER_REPLY.match(text):  # only then is the conversation's record needed here
+            tracker = await request.app.ctx.agent.tracker_store.retrieve(sender_id)
+            payload = chosen_payload(text, tracker.events if tracker else [])
         collector = Collector()
         try:
             await on_new_message(UserMessage(
@@ -341,10 +336,7 @@ class MessengerInput(MessagingInput):
                 return self.refuse(request, "no X-Hub-Signature-256")
             if not self.signature_ok(self.settings()["FACEBOOK_APP_SECRET"], request.body, header):
                 return self.refuse(request, "wrong X-Hub-Signature-256")
-            try:
-                body = request.json
-            except Exception:  # Sanic's own error type for unparsable JSON
-                body = None
+            body = json_body(request)
             if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
                 return response.json({"error": "expected a page event with 'entry'"}, status=400)
             for entry in body["entry"]:

@@ -16,18 +16,11 @@ from typing import Any, Iterable, Optional
 
 from rasa.shared.core.events import BotUttered, UserUttered
 
+from clinic_assistant.channels.common import buttons_of, is_urgent
+
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 NUMBER_REPLY = re.compile(r"^\s*#?(\d{1,2})\s*[.)]?\s*$")
 URGENT_PREFIX = "URGENT: "
-
-
-def buttons_of(message: dict[str, Any]) -> list[dict[str, str]]:
-    buttons = message.get("buttons") or message.get("quick_replies") or []
-    return [
-        {"title": str(b["title"]), "payload": str(b["payload"])}
-        for b in buttons
-        if isinstance(b, dict) and b.get("title") and b.get("payload")
-    ]
 
 
 def reply_text(message: dict[str, Any]) -> str:
@@ -35,7 +28,7 @@ def reply_text(message: dict[str, Any]) -> str:
     text = str(message.get("text") or "").strip()
     custom = message.get("custom")
     if text and isinstance(custom, dict):
-        if custom.get("urgent") is True:
+        if is_urgent(message):
             text = URGENT_PREFIX + text
         staff = custom.get("from_staff")
         if isinstance(staff, dict):
@@ -98,12 +91,3 @@ def chosen_payload(text: str, events: Iterable[Any]) -> Optional[str]:
         return options[number - 1]["payload"]
     return None
 
-
-def urgent_first(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The replies of one turn with urgent ones first (a red flag typed as the first
-    message must not wait behind the first-contact line), otherwise in order."""
-    def urgent(message: dict[str, Any]) -> bool:
-        custom = message.get("custom")
-        return isinstance(custom, dict) and custom.get("urgent") is True
-
-    return sorted(messages, key=lambda message: not urgent(message))

@@ -20,6 +20,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from clinic_assistant.channels.common import json_body, urgent_first
+
 MAX_SENDER_LENGTH = 200
 MAX_MESSAGE_LENGTH = 20_000
 
@@ -44,16 +46,6 @@ def request_problem(body: Any) -> Optional[tuple[int, str]]:
     return None
 
 
-def urgent_first(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The replies with an urgent one (its text and its ``urgent`` marker) first."""
-    for index, message in enumerate(messages):
-        custom = message.get("custom")
-        if isinstance(custom, dict) and custom.get("urgent"):
-            start = index - 1 if index > 0 and "text" in messages[index - 1] else index
-            return messages[start:index + 1] + messages[:start] + messages[index + 1:]
-    return messages
-
-
 class ClinicRestInput(RestInput):
     """Rasa's REST channel with request validation (same name and URL: ``rest``)."""
 
@@ -70,11 +62,7 @@ class ClinicRestInput(RestInput):
         async def check_request(request: Request) -> Optional[HTTPResponse]:
             if request.method != "POST":
                 return None
-            try:
-                body = request.json
-            except Exception:  # Sanic raises its own error type for unparsable JSON
-                body = None
-            problem = request_problem(body)
+            problem = request_problem(json_body(request))
             if problem is None:
                 return None
             status, reason = problem

@@ -30,7 +30,6 @@ import inspect
 import logging
 import os
 import uuid
-from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.channels.channel import UserMessage
@@ -38,12 +37,13 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint
 
+from clinic_assistant.channels.common import MessageIds, buttons_of
+
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_LENGTH = 20_000
 MAX_ID_LENGTH = 200
 HISTORY_LIMIT = 100
-REMEMBERED_MESSAGE_IDS = 20_000
 DEFAULT_ORIGINS = ("http://127.0.0.1:8080", "http://localhost:8080")
 
 
@@ -53,12 +53,7 @@ def widget_message(message: dict[str, Any]) -> dict[str, Any]:
     text = message.get("text")
     if isinstance(text, str) and text:
         out["text"] = text
-    buttons = message.get("buttons") or message.get("quick_replies") or []
-    replies = [
-        {"title": str(button["title"]), "payload": str(button["payload"])}
-        for button in buttons
-        if isinstance(button, dict) and button.get("title") and button.get("payload")
-    ]
+    replies = buttons_of(message)
     if replies:
         out["quick_replies"] = replies
     custom = message.get("custom")
@@ -112,28 +107,6 @@ def message_problem(data: Any) -> Optional[str]:
     if metadata is not None and not isinstance(metadata, dict):
         return "'metadata' must be an object"
     return None
-
-
-class MessageIds:
-    """Ids of messages already handled (or being handled), the newest remembered."""
-
-    def __init__(self, size: int = REMEMBERED_MESSAGE_IDS) -> None:
-        self.size = size
-        self._ids: OrderedDict[tuple[str, str], None] = OrderedDict()
-
-    def claim(self, session_id: str, message_id: str) -> bool:
-        """True the first time a message id is seen for a session."""
-        key = (session_id, message_id)
-        if key in self._ids:
-            return False
-        self._ids[key] = None
-        if len(self._ids) > self.size:
-            self._ids.popitem(last=False)
-        return True
-
-    def release(self, session_id: str, message_id: str) -> None:
-        """Forgets a message that could not be handled, so that it can be sent again."""
-        self._ids.pop((session_id, message_id), None)
 
 
 class ClinicSocketIOOutput(SocketIOOutput):

@@ -28,6 +28,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from clinic_assistant.channels.common import json_body
+
 logger = logging.getLogger(__name__)
 
 MAX_REPLY_LENGTH = 2000
@@ -106,10 +108,7 @@ class StaffInput(InputChannel):
             problem = refused(request)
             if problem is not None:
                 return problem
-            try:
-                body = request.json
-            except Exception:  # Sanic's own error type for unparsable JSON
-                body = None
+            body = json_body(request)
             reason = request_problem(body, needs_text)
             if reason is not None:
                 return response.json({"error": reason}, status=400)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -100,14 +99,20 @@ class WidgetSite:
 
     def user_messages(self, session_id: str) -> list[str]:
         """The patient's messages of a conversation, as the tracker store holds them."""
-        import json
+        return self.bot.user_texts(session_id)
 
-        with sqlite3.connect(self.bot.tracker_db) as db:
-            rows = db.execute(
-                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
-                (session_id,),
-            ).fetchall()
-        return [json.loads(data)["text"] for (data,) in rows]
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start; see tests/artifacts/logs/")
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="package")
@@ -129,32 +134,10 @@ def widget_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WidgetSite
         )
         stack.callback(site.wait, 10)
         stack.callback(site.terminate)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if requests.get(origin + "/", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if site.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the demo site did not start; see tests/artifacts/logs/demo-site.log")
-            time.sleep(0.2)
+        wait_until_up(origin + "/", site, "the demo site")
         state = WidgetSite(url=origin + "/", bot=bot, rasa_port=rasa_port, rasa_env=rasa_env)
         with state.stack:
             yield state
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not start; see tests/artifacts/logs/")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="package")
