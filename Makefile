@@ -25,6 +25,7 @@ export ACTION_PORT ?= 5055
 export BIND_HOST ?= 127.0.0.1
 export ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
 export DATABASE_URL ?= sqlite:///$(CURDIR)/var/tracker.db
+export LOCK_STORE_URL ?= memory://
 export CLINIC_PROFILE ?= clinic/profile.yml
 export WIDGET_PORT ?= 8080
 export WIDGET_ORIGINS ?= http://$(BIND_HOST):$(WIDGET_PORT),http://localhost:$(WIDGET_PORT)

@@ -35,6 +35,7 @@ def free_port() -> int:
 
 def base_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
+    env.setdefault("LOCK_STORE_URL", "memory://")
     env.update(
         PYTHONPATH=str(PROJECT),
         RASA_TELEMETRY_ENABLED="false",

@@ -42,7 +42,7 @@ class PatientTextGuard(GraphComponent):
       way?"). A slash before ordinary words ("/ where are you") is just dropped.
     - A message longer than ``max_characters`` becomes the ``too_long_intent`` payload,
       so the patient is asked for a shorter question instead of getting a guess.
-    - A message with no letters or digits at all (only emoji or punctuation) becomes
+    - A message with no letters or digits at all (empty, only emoji or punctuation) becomes
       ``unclear_intent``: there are no words to understand.
 
     The patient's original text stays on the message under ``original_text``.
@@ -79,7 +79,7 @@ class PatientTextGuard(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             text = message.get(TEXT)
-            if text:
+            if text is not None:  # "" too: no words, and the classifier fails on no features
                 message.set(ORIGINAL_TEXT, text)
                 message.set(TEXT, self.text_for_pipeline(text))
         return messages

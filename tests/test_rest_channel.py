@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+import requests
 
 from clinic_assistant.profile import ClinicProfile
 from clinic_assistant.settings import PROJECT_ROOT
@@ -117,3 +118,28 @@ def test_conversation_survives_a_restart(tmp_path: Path) -> None:
             "SELECT COUNT(*) FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
         ).fetchone()[0]
     assert stored == 3
+
+
+def test_a_message_sent_again_with_its_id_is_handled_once(bot: Bot) -> None:
+    """A client that lost the answer (time-out, a replica that died) sends the same
+    message again with the same id: the stored replies come back, nothing twice."""
+    sender = new_sender()
+    bot.send(sender, "hi")
+    body = {"sender": sender, "message": "what is dry needling", "message_id": "m-42"}
+    first = requests.post(bot.webhook, json=body, timeout=30)
+    again = requests.post(bot.webhook, json=body, timeout=30)
+    assert first.status_code == again.status_code == 200
+    assert texts(first.json()) and texts(again.json()) == texts(first.json())
+    assert again.headers.get("X-Clinic-Replayed") == "true"
+    assert bot.user_texts(sender) == ["hi", "what is dry needling"]
+    # a new id is a new message
+    third = requests.post(bot.webhook, json={**body, "message_id": "m-43"}, timeout=30)
+    assert "X-Clinic-Replayed" not in third.headers
+    assert bot.user_texts(sender) == ["hi", "what is dry needling", "what is dry needling"]
+
+
+@pytest.mark.parametrize("message_id", [42, "", "x" * 101])
+def test_a_malformed_message_id_is_refused_with_the_reason(bot: Bot, message_id: object) -> None:
+    answer = requests.post(bot.webhook, json={"sender": new_sender(), "message": "hi", "message_id": message_id}, timeout=30)
+    assert answer.status_code == 400
+    assert "message_id" in answer.json()["error"]

@@ -60,6 +60,25 @@ class MessageIds:
         self._ids.pop((conversation_id, message_id), None)
 
 
+def replies_after(events: list[Any], message_id: str) -> Optional[list[dict[str, Any]]]:
+    """The bot's replies to the stored patient message ``message_id`` (Rasa events), as
+    the messages Rasa gave the output channel; None when no patient message with that
+    id is stored."""
+    from rasa.shared.core.events import BotUttered, UserUttered
+
+    replies: Optional[list[dict[str, Any]]] = None
+    for event in events:
+        if isinstance(event, UserUttered):
+            if replies is not None:
+                break
+            if event.message_id == message_id:
+                replies = []
+        elif replies is not None and isinstance(event, BotUttered):
+            parts = {key: value for key, value in (event.data or {}).items() if value}
+            replies.append({"text": event.text, **parts} if event.text else parts)
+    return replies
+
+
 def json_body(request: Request) -> Optional[Any]:
     """The request's JSON body; None when it is missing or not JSON."""
     try:

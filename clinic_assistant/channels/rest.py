@@ -8,22 +8,30 @@ answers a non-text message with silence. This channel answers such requests with
 It also puts an urgent reply (a red flag's emergency message) first: when a red flag
 is the very first message of a conversation, Rasa sends the first-contact line at
 session start, before it has read the message.
+
+When the bot cannot handle a message (its database or lock store is unreachable),
+the client gets a 503 saying to send it again; Rasa's channel answered 200 with no
+reply. A request may carry a ``message_id``: sent again after a lost answer (a
+replica that died, a time-out), a message already handled is not handled twice; its
+stored replies are returned instead (header ``X-Clinic-Replayed: true``).
 """
 from __future__ import annotations
 
-import json
+import logging
 from typing import Any, Awaitable, Callable, Optional
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from clinic_assistant.channels.common import json_body, urgent_first
+from clinic_assistant.channels.common import json_body, replies_after, urgent_first
 
 MAX_SENDER_LENGTH = 200
 MAX_MESSAGE_LENGTH = 20_000
+MAX_MESSAGE_ID_LENGTH = 100
+logger = logging.getLogger(__name__)
 
 
 def request_problem(body: Any) -> Optional[tuple[int, str]]:
@@ -40,6 +48,9 @@ def request_problem(body: Any) -> Optional[tuple[int, str]]:
         return 400, "'message' must be a string"
     if len(message) > MAX_MESSAGE_LENGTH:
         return 413, f"'message' must be at most {MAX_MESSAGE_LENGTH} characters"
+    message_id = body.get("message_id")
+    if message_id is not None and (not isinstance(message_id, str) or not 0 < len(message_id) <= MAX_MESSAGE_ID_LENGTH):
+        return 400, f"'message_id' must be a string of 1 to {MAX_MESSAGE_ID_LENGTH} characters"
     metadata = body.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         return 400, "'metadata' must be a JSON object"
@@ -56,9 +67,9 @@ class ClinicRestInput(RestInput):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
-        @blueprint.middleware("request")
+        @webhook.middleware("request")
         async def check_request(request: Request) -> Optional[HTTPResponse]:
             if request.method != "POST":
                 return None
@@ -68,17 +79,51 @@ class ClinicRestInput(RestInput):
             status, reason = problem
             return response.json({"error": reason}, status=status)
 
-        @blueprint.middleware("response")
-        async def urgent_reply_first(request: Request, reply: HTTPResponse) -> Optional[HTTPResponse]:
-            if request.method != "POST" or reply.status != 200 or not reply.body:
-                return None
-            try:
-                messages = json.loads(reply.body)
-            except ValueError:
-                return None
-            if not isinstance(messages, list):
-                return None
-            ordered = urgent_first(messages)
-            return None if ordered == messages else response.json(ordered)
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
 
-        return blueprint
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            body = json_body(request)
+            sender_id, message_id = body["sender"], body.get("message_id")
+            if message_id:
+                replayed = await self._stored_replies(request, sender_id, message_id)
+                if replayed is not None:
+                    return response.json(urgent_first(replayed), headers={"X-Clinic-Replayed": "true"})
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(UserMessage(
+                    body["message"], collector, sender_id, input_channel=self.name(),
+                    metadata=body.get("metadata"), message_id=message_id,
+                ))
+            except Exception as error:
+                # Rasa's channel answers 200 with whatever was collected: a patient's
+                # message lost without a word. Here the client learns it must resend.
+                logger.exception("Could not handle a message of conversation %s", sender_id)
+                return response.json(
+                    {"error": "the message could not be handled right now; send it again",
+                     "reason": type(error).__name__},
+                    status=503, headers={"Retry-After": "2"},
+                )
+            return response.json(urgent_first(collector.messages))
+
+        return webhook
+
+    @staticmethod
+    async def _stored_replies(request: Request, sender_id: str, message_id: str) -> Optional[list[dict[str, Any]]]:
+        """The replies already given to ``message_id`` when it was handled before (a
+        retry after a lost answer, maybe from another replica); None if it was not."""
+        agent = getattr(request.app.ctx, "agent", None)
+        if agent is None or agent.tracker_store is None:
+            return None
+        tracker = await agent.tracker_store.retrieve(sender_id)
+        if tracker is None:
+            return None
+        messages = replies_after(list(tracker.events), message_id)
+        if messages is None:
+            return None
+        collector = CollectingOutputChannel()
+        for message in messages:
+            await collector.send_response(sender_id, dict(message))
+        return collector.messages
