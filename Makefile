@@ -122,6 +122,7 @@ test-heldout: $(MODEL)
 
 pytest: $(MODEL) $(WIDGET_BUNDLE) | var
 	@scripts/ensure-postgres
+	@scripts/ensure-scale-servers
 	@scripts/ensure-chromium
 	$(PY) -m pytest
 
@@ -137,6 +138,8 @@ bench-safety: $(MODEL)
 # Side by side with Rasa's default pipeline and TF-IDF + LR: accuracy, speed, memory,
 # cold start, training; report in bench/results/<date-time>/ (issue #8).
 bench: $(MODEL) | var
+	@scripts/ensure-postgres
+	@scripts/ensure-scale-servers
 	$(PY) -m bench.run
 
 # --- maintenance -------------------------------------------------------------------

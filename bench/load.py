@@ -7,6 +7,7 @@ import asyncio
 import statistics
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,19 @@ async def _run(url: str, messages: list[str], concurrency: int, total: int, pref
     }
 
 
-def latency_table(bot: Bot, label: str, levels: tuple[int, ...] = (1, 10, 50),
+@dataclass
+class ClusterTarget:
+    """The replicas behind nginx, driven like a single bot."""
+
+    webhook: str
+
+    def send(self, sender: str, message: str) -> list[dict[str, Any]]:
+        answer = requests.post(self.webhook, json={"sender": sender, "message": message}, timeout=30)
+        answer.raise_for_status()
+        return list(answer.json())
+
+
+def latency_table(bot: Bot | ClusterTarget, label: str, levels: tuple[int, ...] = (1, 10, 50),
                   per_level: dict[int, int] | None = None) -> list[dict[str, Any]]:
     per_level = per_level or {1: 200, 10: 400, 50: 600}
     rows = []
@@ -87,7 +100,7 @@ def latency_table(bot: Bot, label: str, levels: tuple[int, ...] = (1, 10, 50),
     return rows
 
 
-def warm_up(bot: Bot) -> None:
+def warm_up(bot: Bot | ClusterTarget) -> None:
     for kind, messages in turns().items():
         for i in range(20):
             bot.send(f"warmup-{kind}-{i % 3}", messages[i % len(messages)])

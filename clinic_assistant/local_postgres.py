@@ -30,39 +30,59 @@ def _as_server_user(command: list[str]) -> list[str]:
     return command
 
 
+class PostgresServer:
+    """A PostgreSQL server in a temporary folder on a loopback port."""
+
+    def __init__(self, binaries: Path, folder: Path, port: int) -> None:
+        self.binaries, self.folder, self.port = binaries, folder, port
+        self.data = folder / "data"
+
+    def _pg_ctl(self, *args: str) -> None:
+        subprocess.run(_as_server_user([str(self.binaries / "pg_ctl"), "-D", str(self.data), *args]),
+                       check=True, capture_output=True, timeout=90)
+
+    def start(self) -> None:
+        self._pg_ctl("-w", "-t", "60", "-l", str(self.folder / "server.log"), "-o",
+                     f"-h 127.0.0.1 -p {self.port} -k {self.folder} -F", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._pg_ctl("-m", mode, "-w", "stop")
+
+
 @contextmanager
-def running_postgres(database: str = "clinic_test") -> Iterator[str]:
-    """Yields a SQLAlchemy URL of a fresh database on a new loopback server."""
+def running_postgres_server(database: str = "clinic_test") -> Iterator[tuple[PostgresServer, str]]:
+    """Yields the server (to stop and start it) and a SQLAlchemy URL of a fresh database."""
     binaries = server_binaries()
     if binaries is None:
         raise RuntimeError("PostgreSQL is not installed (Debian package 'postgresql')")
     folder = Path(tempfile.mkdtemp(prefix="clinic-pg-"))
-    data = folder / "data"
-    port = free_port()
+    server = PostgresServer(binaries, folder, free_port())
     if os.geteuid() == 0:
         shutil.chown(folder, user="postgres", group="postgres")
     try:
         subprocess.run(
-            _as_server_user([str(binaries / "initdb"), "-D", str(data), "-U", "postgres",
+            _as_server_user([str(binaries / "initdb"), "-D", str(server.data), "-U", "postgres",
                              "--auth=trust", "-E", "UTF8", "--no-sync"]),
             check=True, capture_output=True, timeout=120,
         )
+        server.start()
         subprocess.run(
-            _as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-w", "-t", "60",
-                             "-l", str(folder / "server.log"), "-o",
-                             f"-h 127.0.0.1 -p {port} -k {folder} -F", "start"]),
-            check=True, capture_output=True, timeout=90,
-        )
-        subprocess.run(
-            _as_server_user([str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port),
+            _as_server_user([str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(server.port),
                              "-U", "postgres", database]),
             check=True, capture_output=True, timeout=60,
         )
-        yield f"postgresql://postgres@127.0.0.1:{port}/{database}"
+        yield server, f"postgresql://postgres@127.0.0.1:{server.port}/{database}"
     finally:
         subprocess.run(
-            _as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate",
+            _as_server_user([str(binaries / "pg_ctl"), "-D", str(server.data), "-m", "immediate",
                              "stop"]),
             capture_output=True, timeout=60,
         )
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def running_postgres(database: str = "clinic_test") -> Iterator[str]:
+    """Yields a SQLAlchemy URL of a fresh database on a new loopback server."""
+    with running_postgres_server(database) as (_, url):
+        yield url

@@ -143,10 +143,10 @@ def rasa_server_command(port: int, model: Path | None = None) -> list[str]:
 
 def start_rasa_server(
     port: int, action_port: int, tracker_db: Path, action_url: str | None = None,
-    database_url: str | None = None, model: Path | None = None, **env: str
+    database_url: str | None = None, model: Path | None = None, name: str = "rasa", **env: str
 ) -> Any:
     return started(
-        "rasa",
+        name,
         rasa_server_command(port, model),
         base_env(
             ACTION_SERVER_URL=action_url or f"http://127.0.0.1:{action_port}/webhook",
