@@ -150,7 +150,45 @@ def import_skops_before_tensorflow() -> None:
     import skops.io  # noqa: F401
 
 
+class UnsafeSettings(SystemExit):
+    pass
+
+
+def security_arguments(argv: List[str], env: Any) -> List[str]:
+    """``rasa run`` arguments with the production settings read from the environment.
+
+    - ``RASA_API_TOKEN`` (or ``RASA_JWT_SECRET``, with ``RASA_JWT_METHOD``, default
+      HS256) turns on Rasa's HTTP API protected by it; ``--enable-api`` without a
+      token or JWT secret is refused (Rasa would serve every conversation openly).
+    - ``RASA_CORS_ORIGINS`` (comma-separated) are the origins browsers may call the
+      bot's HTTP endpoints from; none by default. The widget's socket.io connection
+      has its own list (``WIDGET_ORIGINS``).
+    """
+    args = list(argv)
+    token, jwt_secret = env.get("RASA_API_TOKEN", "").strip(), env.get("RASA_JWT_SECRET", "").strip()
+    if token:
+        args += ["--enable-api", "--auth-token", token]
+    if jwt_secret:
+        args += ["--enable-api", "--jwt-secret", jwt_secret, "--jwt-method", env.get("RASA_JWT_METHOD", "HS256")]
+    has_auth = any(a in args for a in ("-t", "--auth-token", "--jwt-secret", "--jwt-private-key"))
+    if "--enable-api" in args and not has_auth:
+        raise UnsafeSettings(
+            "error: the Rasa HTTP API is on without a token: set RASA_API_TOKEN (or RASA_JWT_SECRET),"
+            " or leave --enable-api out"
+        )
+    for name in (token, jwt_secret):
+        if name and len(name) < 24:
+            raise UnsafeSettings("error: RASA_API_TOKEN / RASA_JWT_SECRET must be at least 24 characters")
+    origins = [o.strip() for o in env.get("RASA_CORS_ORIGINS", "").split(",") if o.strip()]
+    if "*" in origins:
+        raise UnsafeSettings("error: RASA_CORS_ORIGINS must list the origins; '*' would let any website call the bot")
+    if origins:
+        args += ["--cors", *origins]
+    return args
+
+
 def main() -> None:
+    args = security_arguments(sys.argv[1:], os.environ)
     import_skops_before_tensorflow()
     from clinic_assistant.db import tune_sqlite_connections
 
@@ -160,7 +198,7 @@ def main() -> None:
     tune_sqlite_connections()
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = ["rasa", "run", *sys.argv[1:]]
+    sys.argv = ["rasa", "run", *args]
     rasa_main()
 
 
