@@ -140,6 +140,37 @@ def compile_action_response_check() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
 
 
+class TrackerStoreUnavailable(Exception):
+    """The conversations' database could not be read or written: the turn fails."""
+
+
+def _raise_tracker_store_error(error: Exception) -> None:
+    raise TrackerStoreUnavailable(f"the conversation store failed: {error}") from error
+
+
+def fail_loudly_on_tracker_store_errors() -> None:
+    """Makes a tracker-store error fail the turn instead of being hidden.
+
+    Rasa wraps the tracker store in a ``FailSafeTrackerStore`` that, when the
+    database is down, logs the error, starts the patient's conversation afresh (the
+    read "found nothing") and keeps the turn in this process's memory only: the
+    patient gets an answer out of context, and the turn is never in the record staff
+    read, nor seen by the other replicas. Here the error reaches the channel, which
+    tells the client to send the message again (REST 503, widget ``ok: false``).
+    """
+    from rasa.core.agent import Agent
+    from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
+
+    def create_tracker_store(store: Any, domain: Any) -> Any:
+        if store is not None:
+            store.domain = domain
+        else:
+            store = InMemoryTrackerStore(domain)
+        return FailSafeTrackerStore(store, on_tracker_store_error=_raise_tracker_store_error)
+
+    Agent._create_tracker_store = staticmethod(create_tracker_store)  # type: ignore[method-assign]
+
+
 def import_skops_before_tensorflow() -> None:
     """Imports skops (which reads our intent classifier) while few modules are loaded.
 
@@ -193,6 +224,7 @@ def main() -> None:
     from clinic_assistant.db import tune_sqlite_connections
 
     install_action_safety_net()
+    fail_loudly_on_tracker_store_errors()
     cache_event_classes()
     compile_action_response_check()
     tune_sqlite_connections()

@@ -87,12 +87,12 @@ class ClinicRestInput(RestInput):
         async def receive(request: Request) -> HTTPResponse:
             body = json_body(request)
             sender_id, message_id = body["sender"], body.get("message_id")
-            if message_id:
-                replayed = await self._stored_replies(request, sender_id, message_id)
-                if replayed is not None:
-                    return response.json(urgent_first(replayed), headers={"X-Clinic-Replayed": "true"})
             collector = CollectingOutputChannel()
             try:
+                if message_id:
+                    replayed = await self._stored_replies(request, sender_id, message_id)
+                    if replayed is not None:
+                        return response.json(urgent_first(replayed), headers={"X-Clinic-Replayed": "true"})
                 await on_new_message(UserMessage(
                     body["message"], collector, sender_id, input_channel=self.name(),
                     metadata=body.get("metadata"), message_id=message_id,

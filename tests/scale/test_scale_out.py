@@ -1,0 +1,76 @@
+"""Two Rasa replicas behind nginx sharing PostgreSQL and Redis: many patients at once,
+turns of one conversation on both replicas, nothing lost, nothing twice, in order."""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+
+import requests
+
+from clinic_assistant.local_cluster import Cluster
+from tests.scale.conftest import (
+    API_TOKEN,
+    CLINIC_ORIGIN,
+    answered_in_store,
+    run_conversations,
+    stored_turns,
+    user_message_ids,
+)
+
+CONVERSATIONS, TURNS = 50, 20
+
+
+def test_fifty_conversations_of_twenty_turns_across_both_replicas(cluster: Cluster) -> None:
+    started = time.monotonic()
+    results = asyncio.run(run_conversations(cluster.webhook, CONVERSATIONS, TURNS, "load", retry=False))
+    seconds = time.monotonic() - started
+    turns = [turn for conversation in results for turn in conversation]
+    print(f"\n{len(turns)} turns in {seconds:.1f} s ({len(turns) / seconds:.0f} per second) through nginx")
+
+    # no error, every turn answered
+    assert len(turns) == CONVERSATIONS * TURNS
+    failed = [(t.message_id, t.attempts, t.error) for t in turns if not t.acknowledged]
+    assert not failed
+    assert all(any(reply.get("text") for reply in t.replies) for t in turns)
+
+    # both replicas served, and every conversation had turns on both
+    replicas_of: dict[str, set[int]] = defaultdict(set)
+    for uri, status, tried in cluster.served_by():
+        if "?c=load-" in uri:
+            assert status == 200
+            replicas_of[uri.split("?c=")[1]].update(tried)
+    assert len(replicas_of) == CONVERSATIONS
+    assert all(replicas == {0, 1} for replicas in replicas_of.values()), replicas_of
+
+    # the record: every turn once, in the order sent, each answered
+    stored = stored_turns(cluster.database_url, "load")
+    assert len(stored) == CONVERSATIONS
+    for conversation in results:
+        events = stored[conversation[0].conversation]
+        assert user_message_ids(events) == [t.message_id for t in conversation]
+        assert answered_in_store(events)
+
+
+def test_the_rasa_http_api_needs_the_token(cluster: Cluster) -> None:
+    replica = cluster.replicas[0].server
+    assert replica is not None
+    tracker = f"{replica.url}/conversations/load-0/tracker"
+    assert requests.get(tracker, timeout=10).status_code == 401
+    assert requests.get(tracker, params={"token": "wrong-token-wrong-token-wrong"}, timeout=10).status_code == 401
+    answer = requests.get(tracker, params={"token": API_TOKEN}, timeout=10)
+    assert answer.status_code == 200
+    assert answer.json()["sender_id"] == "load-0"
+    # the proxy does not publish the API, nor the staff channel
+    assert requests.get(f"{cluster.url}/conversations/load-0/tracker", params={"token": API_TOKEN},
+                        timeout=10).status_code != 200
+    assert requests.post(f"{cluster.url}/webhooks/staff/reply", json={}, timeout=10).status_code == 404
+
+
+def test_only_the_configured_origin_may_call_the_bot_from_a_browser(cluster: Cluster) -> None:
+    replica = cluster.replicas[0].server
+    assert replica is not None
+    allowed = requests.get(f"{replica.url}/", headers={"Origin": CLINIC_ORIGIN}, timeout=10)
+    assert allowed.headers.get("Access-Control-Allow-Origin") == CLINIC_ORIGIN
+    other = requests.get(f"{replica.url}/", headers={"Origin": "https://elsewhere.example"}, timeout=10)
+    assert "Access-Control-Allow-Origin" not in other.headers
