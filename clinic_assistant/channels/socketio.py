@@ -21,6 +21,9 @@ Same URL and events as Rasa's ``socketio`` channel (``/socket.io``, ``session_re
   room on every message, so replies reach it even if it reconnected a moment ago.
 - **Checked input.** A malformed ``user_uttered`` is answered with ``{"ok": false,
   "error": reason}`` instead of an exception in the server log and silence.
+- **Replicas.** With a Redis lock store (``LOCK_STORE_URL=redis://...``), the
+  replicas also share socket.io rooms through that Redis, so a staff reply sent
+  through one replica reaches a widget connected to another.
 - **Allowed origins.** Only the configured website origins may connect
   (``allowed_origins`` in credentials.yml, or ``WIDGET_ORIGINS``, comma-separated).
 """
@@ -46,6 +49,19 @@ MAX_ID_LENGTH = 200
 HISTORY_LIMIT = 100
 DEFAULT_ORIGINS = ("http://127.0.0.1:8080", "http://localhost:8080")
 
+
+def share_rooms_through_redis(sio: Any, url: Optional[str] = None) -> bool:
+    """Lets every replica emit to every widget connection (python-socketio's Redis
+    client manager) when the lock store is Redis; one process needs nothing."""
+    url = url if url is not None else os.environ.get("LOCK_STORE_URL", "")
+    if not url.startswith(("redis://", "rediss://")):
+        return False
+    import socketio
+
+    manager = socketio.AsyncRedisManager(url, channel="clinic-widget")
+    manager.set_server(sio)
+    sio.manager, sio.manager_initialized = manager, False
+    return True
 
 def widget_message(message: dict[str, Any]) -> dict[str, Any]:
     """One bot reply as the widget shows it: text, quick replies, custom data."""
@@ -169,6 +185,7 @@ class ClinicSocketIOInput(SocketIOInput):
         # Only the clinic's website may open a connection (checked by engine.io for
         # both its transports; the CORS headers for polling come from the same list).
         sio.eio.cors_allowed_origins = list(self.allowed_origins)
+        share_rooms_through_redis(sio)
         message_ids = MessageIds()
 
         async def join(sid: str, session_id: str) -> None:

@@ -162,12 +162,20 @@ class StaffInput(InputChannel):
                            {"staff": body["staff_name"].strip()}),
             ]
 
+        async def guarded(request: Request, needs_text: bool, change: Any) -> HTTPResponse:
+            try:
+                return await in_conversation(request, needs_text, change)
+            except Exception:  # database or lock store down: staff must know it did not go
+                logger.exception("Could not record a staff message")
+                return response.json({"error": "the message could not be recorded right now; try again"},
+                                     status=503)
+
         @blueprint.route("/reply", methods=["POST"])
         async def reply(request: Request) -> HTTPResponse:
-            return await in_conversation(request, True, reply_events)
+            return await guarded(request, True, reply_events)
 
         @blueprint.route("/hand_back", methods=["POST"])
         async def hand_back(request: Request) -> HTTPResponse:
-            return await in_conversation(request, False, hand_back_events)
+            return await guarded(request, False, hand_back_events)
 
         return blueprint

@@ -25,6 +25,8 @@ from clinic_assistant.local_cluster import Cluster, missing_servers, running_clu
 from clinic_assistant.local_servers import PROJECT
 
 API_TOKEN = "scale-test-api-token-0123456789abcdef"
+STAFF_TOKEN = "scale-test-staff-token-0123456789abcdef"
+WEBSITE = "http://127.0.0.1:8080"  # the widget's origin in these tests
 CLINIC_ORIGIN = "https://www.gppainphysio.example"
 RETRY_STATUSES = (502, 503, 504)
 
@@ -34,7 +36,8 @@ def cluster() -> Iterator[Cluster]:
     missing = missing_servers()
     if missing:
         pytest.skip(f"not installed: {', '.join(missing)} (scripts/ensure-scale-servers installs them)")
-    with running_cluster(replicas=2, RASA_API_TOKEN=API_TOKEN, RASA_CORS_ORIGINS=CLINIC_ORIGIN) as running:
+    with running_cluster(replicas=2, RASA_API_TOKEN=API_TOKEN, RASA_CORS_ORIGINS=CLINIC_ORIGIN,
+                         STAFF_API_TOKEN=STAFF_TOKEN, WIDGET_ORIGINS=WEBSITE) as running:
         yield running
 
 

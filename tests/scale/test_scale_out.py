@@ -12,6 +12,8 @@ from clinic_assistant.local_cluster import Cluster
 from tests.scale.conftest import (
     API_TOKEN,
     CLINIC_ORIGIN,
+    STAFF_TOKEN,
+    WEBSITE,
     answered_in_store,
     run_conversations,
     stored_turns,
@@ -74,3 +76,34 @@ def test_only_the_configured_origin_may_call_the_bot_from_a_browser(cluster: Clu
     assert allowed.headers.get("Access-Control-Allow-Origin") == CLINIC_ORIGIN
     other = requests.get(f"{replica.url}/", headers={"Origin": "https://elsewhere.example"}, timeout=10)
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_a_staff_reply_reaches_a_widget_connected_to_the_other_replica(cluster: Cluster) -> None:
+    """Replicas share socket.io rooms through Redis: the console's reply may go through
+    any replica, the patient's widget is connected to one."""
+    from tests.test_socketio_channel import Patient
+
+    first, second = (replica.server for replica in cluster.replicas)
+    assert first is not None and second is not None
+    session = "widget-on-replica-2"
+
+    async def scenario() -> list[dict]:
+        async with Patient(second.url, origin=WEBSITE) as patient:
+            await patient.start(session)
+            await patient.say(session, "I'd like to talk to a person")
+            answer = await asyncio.to_thread(
+                requests.post, f"{first.url}/webhooks/staff/reply", timeout=30,
+                headers={"Authorization": f"Bearer {STAFF_TOKEN}"},
+                json={"conversation_id": session, "text": "Hi, this is Anna.", "staff_name": "Anna"})
+            assert answer.status_code == 200, answer.text
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                if any("Hi, this is Anna." in (r.get("text") or "") for r in patient.replies()):
+                    break
+                await asyncio.sleep(0.1)
+            return patient.replies()
+
+    replies = asyncio.run(scenario())
+    staff = [r for r in replies if "Hi, this is Anna." in (r.get("text") or "")]
+    assert staff, replies
+    assert staff[0]["custom"]["from_staff"]["name"] == "Anna"
