@@ -49,7 +49,7 @@ TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '
 	clinic_assistant/rasa_components.py
 
 .PHONY: help run test install train spacy widget staff-user lint validate test-stories test-heldout pytest \
-	bench bench-latency bench-safety lock clean
+	bench bench-latency bench-safety audit lock clean
 
 help:
 	@echo "make run    install what is missing, train if the data changed, start the bot"
@@ -141,6 +141,18 @@ bench: $(MODEL) | var
 	@scripts/ensure-postgres
 	@scripts/ensure-scale-servers
 	$(PY) -m bench.run
+
+# --- security ----------------------------------------------------------------------
+# Known vulnerabilities in the pinned packages (pip-audit, in its own environment).
+AUDIT_VENV := .venv-audit
+$(AUDIT_VENV)/.installed: requirements-audit.lock scripts/find-python310
+	rm -rf $(AUDIT_VENV) && $$(scripts/find-python310) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install -q --disable-pip-version-check "pip==26.3"
+	$(AUDIT_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-audit.lock
+	@touch $@
+
+audit: $(AUDIT_VENV)/.installed
+	$(AUDIT_VENV)/bin/python security/audit.py
 
 # --- maintenance -------------------------------------------------------------------
 # Re-resolve requirements.lock from pyproject.toml's direct dependencies.
