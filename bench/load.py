@@ -113,8 +113,10 @@ def memory_growth(bot: Bot, messages: int = 5000) -> dict[str, Any]:
     mixed = [t for pair in zip(turns()["faq"], turns()["action"] * 4, strict=False) for t in pair]
     run = asyncio.run(_run(bot.webhook, mixed, 10, messages, "soak"))
     after = {"rasa_mb": bot.rasa.rss_bytes() / 2**20, "actions_mb": bot.actions.rss_bytes() / 2**20}
+    anonymous = {"rasa_mb": bot.rasa.anonymous_bytes() / 2**20, "actions_mb": bot.actions.anonymous_bytes() / 2**20}
     return {
         "messages": run["messages"], "errors": run["errors"], "before": before, "after": after,
+        "anonymous_after": anonymous,
         "growth": {k: (after[k] - before[k]) / before[k] for k in before},
     }
 

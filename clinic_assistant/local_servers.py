@@ -63,6 +63,17 @@ class Server:
         """Resident memory of the server process and its children (Linux /proc)."""
         return _rss_bytes(self.process.pid)
 
+    def anonymous_bytes(self) -> int:
+        """Memory the process allocated itself (heap and anonymous maps), leaving out
+        the shared-library pages that RSS also counts and the kernel can drop."""
+        try:
+            for line in Path(f"/proc/{self.process.pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Anonymous:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

@@ -107,3 +107,21 @@ def test_a_staff_reply_reaches_a_widget_connected_to_the_other_replica(cluster: 
     staff = [r for r in replies if "Hi, this is Anna." in (r.get("text") or "")]
     assert staff, replies
     assert staff[0]["custom"]["from_staff"]["name"] == "Anna"
+
+
+def test_the_widget_connects_through_the_proxy(cluster: Cluster) -> None:
+    """socket.io (websocket upgrade) through nginx's /socket.io/ location."""
+    from tests.test_socketio_channel import Patient
+
+    async def scenario() -> tuple[dict, list[dict]]:
+        async with Patient(cluster.url, origin=WEBSITE) as patient:
+            await patient.start("widget-through-proxy")
+            ack = await patient.say("widget-through-proxy", "what is dry needling")
+            deadline = time.monotonic() + 15
+            while len(patient.replies()) < 2 and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            return ack, patient.replies()
+
+    ack, replies = asyncio.run(scenario())
+    assert ack["ok"] is True
+    assert any("Dry needling" in (r.get("text") or "") for r in replies), replies
