@@ -62,12 +62,29 @@ def _wait_for_port(port: int, seconds: float = 20) -> None:
     raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {seconds}s")
 
 
-class RedisServer:
-    """redis-server on a loopback port, no persistence; can be stopped and started."""
+class LoopbackProcess:
+    """A server process listening on ``port`` on 127.0.0.1; stopped and started again
+    by the fault tests."""
+
+    folder: Path
+    port: int
+    process: Optional[subprocess.Popen[bytes]] = None
+
+    def launch(self, command: list[str]) -> None:
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+class RedisServer(LoopbackProcess):
+    """redis-server on a loopback port, no persistence."""
 
     def __init__(self, folder: Path) -> None:
         self.folder, self.port = folder, free_port()
-        self.process: Optional[subprocess.Popen[bytes]] = None
 
     @property
     def url(self) -> str:
@@ -77,20 +94,11 @@ class RedisServer:
         binary = redis_binary()
         if binary is None:
             raise RuntimeError("redis-server is not installed (Debian package 'redis-server')")
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.folder), "--daemonize", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        _wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+        self.launch([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                     "--appendonly", "no", "--dir", str(self.folder), "--daemonize", "no"])
 
 
-class NginxProxy:
+class NginxProxy(LoopbackProcess):
     """nginx with the deployment's configuration, public and staff ports on loopback."""
 
     def __init__(self, folder: Path, rasa_ports: list[int], widget_port: int, staff_port: int) -> None:
@@ -112,7 +120,6 @@ class NginxProxy:
             + "".join(f"  {kind}_temp_path {folder}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
             + f"  include {folder}/clinic.conf;\n}}\n"
         )
-        self.process: Optional[subprocess.Popen[bytes]] = None
 
     @property
     def url(self) -> str:
@@ -126,16 +133,7 @@ class NginxProxy:
                                capture_output=True, text=True)
         if check.returncode != 0:
             raise RuntimeError(f"nginx refused its configuration:\n{check.stderr}")
-        self.process = subprocess.Popen(
-            [binary, "-p", str(self.folder), "-c", str(self.folder / "nginx.conf"), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        _wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+        self.launch([binary, "-p", str(self.folder), "-c", str(self.folder / "nginx.conf"), "-g", "daemon off;"])
 
 
 @dataclass
