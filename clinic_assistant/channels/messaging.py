@@ -34,6 +34,7 @@ from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
+from sanic.exceptions import ServiceUnavailable
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -126,10 +127,12 @@ class MessagingInput(InputChannel):
                 payload or text, collector, sender_id, input_channel=self.name(),
                 message_id=message_id or None, metadata=metadata,
             ))
-        except Exception:
+        except Exception as error:
             if message_id:
                 self.message_ids.release(sender_id, message_id)
-            raise
+            logger.exception("Could not handle %s message %s of %s", self.name(), message_id, sender_id)
+            # 503, not 500: the platform may deliver the webhook again
+            raise ServiceUnavailable("the message could not be handled right now") from error
         output = self.get_output_channel()
         for message in urgent_first(collector.messages):
             try:
