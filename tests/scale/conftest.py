@@ -27,6 +27,8 @@ from clinic_assistant.local_servers import PROJECT
 API_TOKEN = "scale-test-api-token-0123456789abcdef"
 STAFF_TOKEN = "scale-test-staff-token-0123456789abcdef"
 WEBSITE = "http://127.0.0.1:8080"  # the widget's origin in these tests
+TWILIO_TOKEN = "twilio-auth-token-for-scale-tests"
+SMS_NUMBER = "+17805550100"
 CLINIC_ORIGIN = "https://www.gppainphysio.example"
 RETRY_STATUSES = (502, 503, 504)
 
@@ -37,7 +39,10 @@ def cluster() -> Iterator[Cluster]:
     if missing:
         pytest.skip(f"not installed: {', '.join(missing)} (scripts/ensure-scale-servers installs them)")
     with running_cluster(replicas=2, RASA_API_TOKEN=API_TOKEN, RASA_CORS_ORIGINS=CLINIC_ORIGIN,
-                         STAFF_API_TOKEN=STAFF_TOKEN, WIDGET_ORIGINS=WEBSITE) as running:
+                         STAFF_API_TOKEN=STAFF_TOKEN, WIDGET_ORIGINS=WEBSITE,
+                         # SMS on: replies go to a closed loopback port (logged, not sent)
+                         TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
+                         TWILIO_SMS_NUMBER=SMS_NUMBER, TWILIO_API_BASE_URL="http://127.0.0.1:9") as running:
         yield running
 
 

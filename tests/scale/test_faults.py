@@ -5,13 +5,25 @@ it failed (and sending it again with the same message_id stores it once)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import Counter
 
 import pytest
+import requests
+import sqlalchemy as sa
+from twilio.request_validator import RequestValidator
 
 from clinic_assistant.local_cluster import Cluster
-from tests.scale.conftest import Turn, answered_in_store, run_conversations, stored_turns, user_message_ids
+from tests.scale.conftest import (
+    SMS_NUMBER,
+    TWILIO_TOKEN,
+    Turn,
+    answered_in_store,
+    run_conversations,
+    stored_turns,
+    user_message_ids,
+)
 
 CONVERSATIONS, TURNS = 20, 20
 
@@ -61,6 +73,7 @@ def test_a_store_outage_gives_clear_errors_and_loses_nothing(cluster: Cluster, o
     first = asyncio.run(run_conversations(cluster.webhook, 5, 2, prefix, retry=False, seconds=60))
     assert all(t.acknowledged for conversation in first for t in conversation)
 
+    sms_sender, sms_sid = f"+1780555{1000 + len(outage)}", f"SM{outage}outage"
     server = cluster.redis if outage == "redis" else cluster.postgres
     server.stop()
     try:
@@ -69,6 +82,8 @@ def test_a_store_outage_gives_clear_errors_and_loses_nothing(cluster: Cluster, o
         # a clear error the client can act on, never a 200 without an answer
         assert [t.attempts for t in failed] == [[503]] * 5
         assert all("send it again" in (t.error or {}).get("error", "") for t in failed)
+        # an SMS webhook gets a 503 too (Twilio may deliver it again), not a 500
+        assert sms(cluster, sms_sender, sms_sid).status_code == 503
     finally:
         server.start()
 
@@ -79,6 +94,8 @@ def test_a_store_outage_gives_clear_errors_and_loses_nothing(cluster: Cluster, o
     assert all(t.acknowledged for t in again)
     stored = stored_turns(cluster.database_url, f"{prefix}-during")
     assert {c: user_message_ids(e) for c, e in stored.items()} == {t.conversation: [t.message_id] for t in failed}
+    assert sms(cluster, sms_sender, sms_sid).status_code == 200
+    assert stored_user_message_ids(cluster, sms_sender) == [sms_sid]
     # and conversations that were going on before the outage go on
     later = asyncio.run(run_conversations(cluster.webhook, 5, 1, prefix, retry=False, seconds=60, start=2))
     assert all(t.acknowledged for conversation in later for t in conversation)
@@ -92,3 +109,24 @@ async def _resend(cluster: Cluster, turns: list[Turn]) -> list[Turn]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
         fresh = [Turn(t.conversation, t.message_id, t.text) for t in turns]
         return list(await asyncio.gather(*(send_turn(session, cluster.webhook, t, time.monotonic() + 30) for t in fresh)))
+
+
+def sms(cluster: Cluster, sender: str, sid: str) -> requests.Response:
+    """A correctly signed Twilio SMS webhook, straight to the first replica."""
+    replica = cluster.replicas[0].server
+    assert replica is not None
+    url = f"{replica.url}/webhooks/twilio/webhook"
+    params = {"From": sender, "To": SMS_NUMBER, "Body": "what is dry needling", "MessageSid": sid}
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, params)
+    return requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30)
+
+
+def stored_user_message_ids(cluster: Cluster, sender: str) -> list[str]:
+    engine = sa.create_engine(cluster.database_url)
+    try:
+        with engine.connect() as db:
+            rows = db.execute(sa.text("SELECT data FROM events WHERE sender_id = :s AND type_name = 'user' "
+                                      "ORDER BY id"), {"s": sender}).fetchall()
+    finally:
+        engine.dispose()
+    return [json.loads(data)["message_id"] for (data,) in rows]
