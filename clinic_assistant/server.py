@@ -171,6 +171,47 @@ def fail_loudly_on_tracker_store_errors() -> None:
     Agent._create_tracker_store = staticmethod(create_tracker_store)  # type: ignore[method-assign]
 
 
+def answer_repeated_messages_from_the_record() -> None:
+    """A message whose ``message_id`` is already in the conversation is not handled
+    again: its stored replies go to the channel, marked ``replayed``.
+
+    A client that lost an answer (a replica killed mid-turn, a time-out, a webhook
+    delivered again) sends the same message again, maybe to another replica. The
+    check runs in the processor, on the conversation it has just loaded and under the
+    conversation's lock, so it costs no extra read and two copies arriving at once
+    are still handled once. The rest is Rasa 3.6's ``MessageProcessor.handle_message``.
+    """
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.data import TrainingType
+
+    from clinic_assistant.channels.common import replies_after
+
+    async def handle_message(self: Any, message: Any) -> Any:
+        tracker = await self.fetch_tracker_and_update_session(
+            message.sender_id, message.output_channel, message.metadata
+        )
+        stored = replies_after(list(tracker.events), message.message_id) if message.message_id else None
+        if stored is not None:
+            logger.info("Message %s of %s was handled before: answered from the record",
+                        message.message_id, message.sender_id)
+            message.output_channel.replayed = True
+            for reply in stored:
+                await message.output_channel.send_response(message.sender_id, dict(reply))
+        else:
+            await self._handle_message_with_tracker(message, tracker)
+            if self.model_metadata.training_type != TrainingType.NLU:
+                tracker = await self.run_action_extract_slots(message.output_channel, tracker)
+                await self._run_prediction_loop(message.output_channel, tracker)
+                await self.run_anonymization_pipeline(tracker)
+        await self.save_tracker(tracker)  # a new session started above is kept too
+        if isinstance(message.output_channel, CollectingOutputChannel):
+            return message.output_channel.messages
+        return None
+
+    MessageProcessor.handle_message = handle_message  # type: ignore[method-assign]
+
+
 def import_skops_before_tensorflow() -> None:
     """Imports skops (which reads our intent classifier) while few modules are loaded.
 
@@ -225,6 +266,7 @@ def main() -> None:
 
     install_action_safety_net()
     fail_loudly_on_tracker_store_errors()
+    answer_repeated_messages_from_the_record()
     cache_event_classes()
     compile_action_response_check()
     tune_sqlite_connections()

@@ -143,3 +143,20 @@ def test_a_malformed_message_id_is_refused_with_the_reason(bot: Bot, message_id:
     answer = requests.post(bot.webhook, json={"sender": new_sender(), "message": "hi", "message_id": message_id}, timeout=30)
     assert answer.status_code == 400
     assert "message_id" in answer.json()["error"]
+
+
+def test_the_same_message_twice_at_once_is_handled_once(bot: Bot) -> None:
+    """Two copies arriving together (a client retrying too early, or two replicas):
+    the check runs under the conversation's lock, so the second is answered from the
+    record."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sender = new_sender()
+    bot.send(sender, "hi")
+    body = {"sender": sender, "message": "how long does a session take", "message_id": "twice"}
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: requests.post(bot.webhook, json=body, timeout=30), range(2)))
+    assert [a.status_code for a in answers] == [200, 200]
+    assert texts(answers[0].json()) == texts(answers[1].json()) != []
+    assert sorted(a.headers.get("X-Clinic-Replayed", "") for a in answers) == ["", "true"]
+    assert bot.user_texts(sender) == ["hi", "how long does a session take"]

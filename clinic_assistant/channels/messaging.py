@@ -133,6 +133,11 @@ class MessagingInput(InputChannel):
             logger.exception("Could not handle %s message %s of %s", self.name(), message_id, sender_id)
             # 503, not 500: the platform may deliver the webhook again
             raise ServiceUnavailable("the message could not be handled right now") from error
+        if getattr(collector, "replayed", False):
+            # delivered again (maybe to another replica) after it was handled: the
+            # patient already has the replies
+            logger.info("Skipped %s message %s: already in the conversation", self.name(), message_id)
+            return
         output = self.get_output_channel()
         for message in urgent_first(collector.messages):
             try:

@@ -26,7 +26,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from clinic_assistant.channels.common import json_body, replies_after, urgent_first
+from clinic_assistant.channels.common import json_body, urgent_first
 
 MAX_SENDER_LENGTH = 200
 MAX_MESSAGE_LENGTH = 20_000
@@ -89,10 +89,6 @@ class ClinicRestInput(RestInput):
             sender_id, message_id = body["sender"], body.get("message_id")
             collector = CollectingOutputChannel()
             try:
-                if message_id:
-                    replayed = await self._stored_replies(request, sender_id, message_id)
-                    if replayed is not None:
-                        return response.json(urgent_first(replayed), headers={"X-Clinic-Replayed": "true"})
                 await on_new_message(UserMessage(
                     body["message"], collector, sender_id, input_channel=self.name(),
                     metadata=body.get("metadata"), message_id=message_id,
@@ -106,24 +102,9 @@ class ClinicRestInput(RestInput):
                      "reason": type(error).__name__},
                     status=503, headers={"Retry-After": "2"},
                 )
-            return response.json(urgent_first(collector.messages))
+            # a message_id already in the conversation was answered from the record
+            # (clinic_assistant.server.answer_repeated_messages_from_the_record)
+            replayed = {"X-Clinic-Replayed": "true"} if getattr(collector, "replayed", False) else None
+            return response.json(urgent_first(collector.messages), headers=replayed)
 
         return webhook
-
-    @staticmethod
-    async def _stored_replies(request: Request, sender_id: str, message_id: str) -> Optional[list[dict[str, Any]]]:
-        """The replies already given to ``message_id`` when it was handled before (a
-        retry after a lost answer, maybe from another replica); None if it was not."""
-        agent = getattr(request.app.ctx, "agent", None)
-        if agent is None or agent.tracker_store is None:
-            return None
-        tracker = await agent.tracker_store.retrieve(sender_id)
-        if tracker is None:
-            return None
-        messages = replies_after(list(tracker.events), message_id)
-        if messages is None:
-            return None
-        collector = CollectingOutputChannel()
-        for message in messages:
-            await collector.send_response(sender_id, dict(message))
-        return collector.messages

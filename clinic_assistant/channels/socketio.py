@@ -63,6 +63,7 @@ def share_rooms_through_redis(sio: Any, url: Optional[str] = None) -> bool:
     sio.manager, sio.manager_initialized = manager, False
     return True
 
+
 def widget_message(message: dict[str, Any]) -> dict[str, Any]:
     """One bot reply as the widget shows it: text, quick replies, custom data."""
     out: dict[str, Any] = {}
@@ -244,9 +245,10 @@ class ClinicSocketIOInput(SocketIOInput):
             await join(sid, session_id)
             if not message_ids.claim(session_id, message_id):
                 return {"ok": True, "duplicate": True, "message_id": message_id}
+            output = ClinicSocketIOOutput(sio, self.bot_message_evt)
             message = UserMessage(
                 data["message"],
-                ClinicSocketIOOutput(sio, self.bot_message_evt),
+                output,
                 session_id,
                 input_channel=self.name(),
                 message_id=message_id,
@@ -258,6 +260,8 @@ class ClinicSocketIOInput(SocketIOInput):
                 message_ids.release(session_id, message_id)
                 logger.exception("Could not handle widget message %s", message_id)
                 return {"ok": False, "error": "the message could not be handled; send it again"}
+            if getattr(output, "replayed", False):  # already in the conversation (another replica)
+                return {"ok": True, "duplicate": True, "message_id": message_id}
             return {"ok": True, "message_id": message_id}
 
         return blueprint
