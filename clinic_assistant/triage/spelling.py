@@ -1,0 +1,121 @@
+"""Text normalisation and spelling correction for triage.
+
+Patients type "cant brethe", "chest pian", "numbnes". Before the concept rules read a
+message it is lower-cased, contractions and texting shortcuts are spelled out, and
+every word that is not English (symspellpy's English frequency list) and not in the
+triage lexicons is corrected to the nearest lexicon word, if there is one close enough:
+one edit for words of 4 to 7 letters (for 4 letters only a swap of two letters, "pian"),
+two from 8 letters. Words of 3 letters or fewer are never changed. The original text is
+kept by the caller for the conversation log.
+"""
+from __future__ import annotations
+
+import re
+from importlib import resources
+from typing import Iterable
+
+from symspellpy import SymSpell, Verbosity
+
+# Spelled out before anything else reads the text ("cant" -> "can not").
+_SHORTHAND = {
+    r"can'?t|cannot|carn'?t": "can not",
+    r"won'?t": "will not",
+    r"don'?t|dont": "do not",
+    r"doesn'?t|doesnt": "does not",
+    r"didn'?t|didnt": "did not",
+    r"isn'?t|isnt": "is not",
+    r"aren'?t|arent": "are not",
+    r"wasn'?t|wasnt": "was not",
+    r"weren'?t": "were not",
+    r"couldn'?t|couldnt": "could not",
+    r"wouldn'?t|wouldnt": "would not",
+    r"shouldn'?t|shouldnt": "should not",
+    r"haven'?t|havent": "have not",
+    r"hasn'?t|hasnt": "has not",
+    r"hadn'?t": "had not",
+    r"i'?m": "i am",
+    r"i'?ve": "i have",
+    r"i'?ll": "i will",
+    r"i'?d": "i would",
+    r"(he|she|it|that|what|there)'s": r"\1 is",
+    r"hes": "he is",
+    r"shes": "she is",
+    r"(you|we|they)'re": r"\1 are",
+    r"(you|we|they)'ve": r"\1 have",
+    r"u": "you",
+    r"ur": "your",
+    r"r": "are",
+    r"rn": "right now",
+    r"atm": "at the moment",
+    r"pls|plz": "please",
+    r"bc|b/c|cuz|coz": "because",
+    r"w/o": "without",
+    r"idk": "i do not know",
+    r"gonna": "going to",
+    r"wanna": "want to",
+    r"gotta": "got to",
+    r"kinda": "kind of",
+    r"thru": "through",
+    r"hrs?": "hours",
+    r"mins?": "minutes",
+    r"yrs?": "years",
+    r"ppl": "people",
+    r"bf": "boyfriend",
+    r"gf": "girlfriend",
+}
+_SHORTHAND_RE = [(re.compile(rf"(?<![\w']){pattern}(?![\w'])"), repl)
+                 for pattern, repl in _SHORTHAND.items()]
+_WORD = re.compile(r"[a-z]+")
+_ENGLISH_MIN_COUNT = 30_000  # below this, the frequency list holds many misspellings
+
+
+def normalise(text: str) -> str:
+    """Lower-case, plain apostrophes, shortcuts spelled out."""
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    for pattern, repl in _SHORTHAND_RE:
+        text = pattern.sub(repl, text)
+    return text
+
+
+class Speller:
+    """Corrects misspellings of lexicon words; leaves every English word alone."""
+
+    def __init__(self, lexicon_words: Iterable[str]):
+        self._lexicon = {w for w in lexicon_words if w.isalpha()}
+        self._symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
+        for word in self._lexicon:
+            self._symspell.create_dictionary_entry(word, 1)
+        self._english = _english_words()
+        self._cache: dict[str, str] = {}
+
+    def correct_word(self, word: str) -> str:
+        if len(word) < 4 or word in self._lexicon or word in self._english:
+            return word
+        if word not in self._cache:
+            self._cache[word] = self._lookup(word)
+        return self._cache[word]
+
+    def _lookup(self, word: str) -> str:
+        distance = 2 if len(word) >= 8 else 1
+        suggestions = self._symspell.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance)
+        if not suggestions:
+            return word
+        best = suggestions[0].term
+        if len(word) == 4 and sorted(best) != sorted(word):
+            return word  # 4 letters: only a swap ("pian" -> "pain"), nothing looser
+        return best
+
+    def correct(self, text: str) -> str:
+        """``text`` (already normalised) with misspelled lexicon words corrected."""
+        return _WORD.sub(lambda m: self.correct_word(m.group(0)), text)
+
+
+def _english_words() -> set[str]:
+    words = set()
+    source = resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt"
+    with source.open(encoding="utf-8") as handle:
+        for line in handle:
+            word, _, count = line.partition(" ")
+            if int(count) >= _ENGLISH_MIN_COUNT:
+                words.add(word)
+    return words
