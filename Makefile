@@ -10,6 +10,10 @@ PY := $(BIN)/python
 RASA := $(BIN)/rasa
 INSTALLED := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 SPACY_PIPELINE := build/clinic_spacy/meta.json
+TRIAGE_CLASSIFIER := build/triage/classifier.joblib
+TRIAGE_INPUTS := $(wildcard clinic_assistant/triage/*.py clinic_assistant/triage/*.yml) \
+	$(wildcard clinic_assistant/triage/corpus/t*.yml clinic_assistant/triage/corpus/dev*.yml) \
+	$(wildcard data/nlu/*.yml)
 MODEL := models/clinic.tar.gz
 RASA_PROJECT := --domain domain --config config.yml
 
@@ -48,7 +52,7 @@ WIDGET_BUNDLE := widget/dist/clinic-chat.js
 TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml') \
 	clinic_assistant/rasa_components.py
 
-.PHONY: help run test install train spacy widget staff-user lint validate test-stories test-heldout pytest \
+.PHONY: help run test install train spacy triage widget staff-user lint validate test-stories test-heldout pytest \
 	bench bench-latency bench-safety audit lock clean
 
 help:
@@ -68,8 +72,15 @@ $(SPACY_PIPELINE): clinic_assistant/nlp/entities.yml clinic_assistant/nlp/build.
 
 spacy: $(SPACY_PIPELINE)
 
+# The red-flag triage classifier (clinic_assistant/triage/): trained on the corpus's
+# train split, threshold chosen on its dev split; a few seconds.
+$(TRIAGE_CLASSIFIER): $(TRIAGE_INPUTS) | $(INSTALLED)
+	$(PY) -m clinic_assistant.triage.build --output $@
+
+triage: $(TRIAGE_CLASSIFIER)
+
 # Rasa reuses its cache (.rasa/) for the parts whose inputs did not change.
-$(MODEL): $(SPACY_PIPELINE) $(TRAINING_INPUTS) | $(INSTALLED)
+$(MODEL): $(SPACY_PIPELINE) $(TRIAGE_CLASSIFIER) $(TRAINING_INPUTS) | $(INSTALLED)
 	@echo "==> Training the model (data or config changed); about a minute"
 	$(RASA) train $(RASA_PROJECT) --data data --fixed-model-name clinic --out models
 	@touch $@
@@ -133,6 +144,7 @@ bench-latency: $(MODEL) | var
 	$(PY) -m bench.latency
 
 bench-safety: $(MODEL)
+	$(PY) -m bench.triage
 	$(PY) -m bench.safety
 
 # Side by side with Rasa's default pipeline and TF-IDF + LR: accuracy, speed, memory,

@@ -12,6 +12,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from clinic_assistant.triage import RED_FLAG_INTENTS
+
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False
@@ -34,7 +36,7 @@ class HandoffPolicy(Policy):
             # once a staff member has replied, staff and patient talk; the bot is silent
             "live_slot": "handoff_with_staff",
             "acknowledgement": "utter_handoff_pending",
-            "let_through": ["red_flag_emergency", "red_flag_infection", "red_flag_crisis"],
+            "let_through": list(RED_FLAG_INTENTS),
         }
 
     @staticmethod

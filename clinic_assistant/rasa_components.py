@@ -20,7 +20,6 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from clinic_assistant.nlp.red_flags import RedFlagDetector
 
 # The patient's own words, kept on the message when PatientTextGuard rewrites the text
 # that the rest of the pipeline sees.
@@ -145,33 +144,30 @@ class ClinicEntityExtractor(SpacyEntityExtractor):
 
 
 @DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER],
-    is_trainable=False,
-    model_from="SpacyNLP",
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )
 class RedFlagTriage(GraphComponent):
     """Last in the pipeline: a red flag overrides whatever the classifiers decided.
 
-    Runs the clinic's red-flag rules (``clinic_assistant/nlp/red_flags.yml``: spaCy
-    Matcher on lemmas, negation-aware) on the patient's full original text. When one
-    fires, the intent becomes ``red_flag_<category>`` with confidence 1, and each flag
-    is added as a ``red_flag`` entity for the conversation log. The rules then send
-    the emergency reply and nothing else, on every channel, whatever was going on.
+    Calls ``clinic_assistant.triage`` (rules on lay-word concepts with ConText, and a
+    classifier as second opinion) on the patient's full original text. When it finds a
+    red flag, the intent becomes the tier's intent (``red_flag_emergency`` for 911,
+    ``red_flag_same_day``, ``red_flag_crisis``) with confidence 1, each finding is added
+    as a ``red_flag`` entity (value: the category), and the decision is kept on the
+    message under ``triage`` for the conversation log. The rules then send that tier's
+    reply and nothing else, on every channel, whatever was going on.
     """
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {
-            "intents": {
-                "emergency": "red_flag_emergency",
-                "infection": "red_flag_infection",
-                "crisis": "red_flag_crisis",
-            }
-        }
+        from clinic_assistant.triage import CLASSIFIER_PATH
+
+        return {"classifier": str(CLASSIFIER_PATH)}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
-        self._intents = dict(config["intents"])
-        self._detectors: Dict[int, RedFlagDetector] = {}
+        from clinic_assistant.triage import Triage
+
+        self._triage = Triage.load(config["classifier"])
 
     @classmethod
     def create(
@@ -183,41 +179,35 @@ class RedFlagTriage(GraphComponent):
     ) -> "RedFlagTriage":
         return cls({**cls.get_default_config(), **config})
 
-    def process_training_data(
-        self, training_data: TrainingData, model: SpacyModel
-    ) -> TrainingData:
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
-    def _detector(self, model: SpacyModel) -> RedFlagDetector:
-        key = id(model.model)
-        if key not in self._detectors:
-            self._detectors[key] = RedFlagDetector(model.model)
-        return self._detectors[key]
-
-    def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
-        detector = self._detector(model)
+    def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             original = message.get(ORIGINAL_TEXT) or message.get(TEXT)
-            if not original:
+            if not original or _PAYLOAD_INTENT.match(original):
+                continue  # no words, or one of our own buttons
+            assessment = self._triage.assess(original)
+            if not assessment.urgent:
                 continue
-            doc = None
-            if original == message.get(TEXT):
-                doc = message.get(SPACY_DOCS[TEXT])
-            flags = detector.detect(doc if doc is not None else model.model(original.lower()))
-            if not flags:
-                continue
-            intent = {"name": self._intents[flags[0].category], "confidence": 1.0}
+            intent = {"name": assessment.intent, "confidence": 1.0}
             ranking = [intent] + [
                 r for r in message.get(INTENT_RANKING_KEY, []) if r.get("name") != intent["name"]
             ]
             message.set(INTENT, intent, add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
             entities = [
-                {"entity": "red_flag", "value": flag.kind, "start": flag.start,
-                 "end": flag.end, "confidence": None, "extractor": "RedFlagTriage"}
-                for flag in flags
+                {"entity": "red_flag", "value": f.category, "start": 0, "end": len(original),
+                 "confidence": None, "extractor": "RedFlagTriage"}
+                for f in assessment.findings
             ]
             message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
+            message.set("triage", {
+                "tier": assessment.tier,
+                "findings": [{"category": f.category, "tier": f.tier, "source": f.source,
+                              "evidence": list(f.evidence)} for f in assessment.findings],
+                "classifier_score": round(assessment.classifier_score, 3),
+            }, add_to_output=True)
             # Rasa reads a leading "/" as an intent payload after the pipeline; the
             # patient's words (never a payload) go on, so nothing overrides the flag.
             message.set(TEXT, original.lstrip("/"))

@@ -25,12 +25,12 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from clinic_assistant.db import BOOKING_STATUSES, HANDOFF_STATUSES, annotations, conversation_reviews, engine_for
 from clinic_assistant.profile import current_profile
 from clinic_assistant.settings import PROJECT_ROOT, Settings
+from clinic_assistant.triage import RED_FLAG_INTENTS
 from staff import accounts, conversations, exports, live, queues
 from staff.privacy import e164, hide_contacts, mask
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev"}
-NOT_MARKABLE = {"nlu_fallback", "message_too_long", "red_flag_emergency",
-                "red_flag_infection", "red_flag_crisis"}
+NOT_MARKABLE = {"nlu_fallback", "message_too_long", *RED_FLAG_INTENTS}
 EXPORT_LIMIT = 1000  # conversations per export
 
 

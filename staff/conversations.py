@@ -22,6 +22,7 @@ from clinic_assistant.db import (
     handoff_tickets,
     queue_updates,
 )
+from clinic_assistant.triage import RED_FLAG_INTENTS
 
 # Rasa's SQL tracker store table (rasa/core/tracker_store.py, SQLTrackerStore)
 events = sa.table(
@@ -35,7 +36,6 @@ events = sa.table(
     sa.column("data", sa.Text),
 )
 
-RED_FLAG_INTENTS = ("red_flag_emergency", "red_flag_infection", "red_flag_crisis")
 # The bot "fell back" when it ran its fallback action ("did you mean" / hand off), not
 # merely when NLU was unsure: a form answer such as "Tuesday afternoon" is often
 # nlu_fallback to NLU, and the form takes it as it should.

@@ -1,0 +1,96 @@
+"""Red-flag triage: decides whether a patient's message must go to emergency care, to
+same-day care, or to crisis support, before anything else the bot does.
+
+    triage = Triage.load()                       # rules + the trained classifier
+    triage.assess("my chest is crushing and my left arm aches")
+    -> Assessment(tier="911", findings=(Finding(category="cardiac", ...),), ...)
+
+Two layers, either of which can raise the flag (README.md in this folder):
+- rules (rules.py): lay-word concepts, their ConText, combined per category;
+- a classifier (classifier.py) trained on the triage corpus, threshold chosen on dev.
+The Rasa NLU component (clinic_assistant/rasa_components.py) only calls this.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from clinic_assistant.triage.rules import Finding, RuleAnalysis, RuleLayer
+
+CLASSIFIER_PATH = Path("build/triage/classifier.joblib")
+
+# Tier -> the intent that carries it through the dialogue (domain/assistant.yml,
+# data/rules/safety.yml). Most urgent first: the first tier found decides the reply.
+TIER_INTENTS = {
+    "crisis": "red_flag_crisis",
+    "911": "red_flag_emergency",
+    "same_day": "red_flag_same_day",
+}
+RED_FLAG_INTENTS = tuple(TIER_INTENTS.values())
+
+__all__ = ["Assessment", "Finding", "Triage", "TIER_INTENTS", "RED_FLAG_INTENTS",
+           "CLASSIFIER_PATH"]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Triage's decision on one message."""
+
+    tier: str | None  # "crisis" | "911" | "same_day", or None: no red flag
+    findings: tuple[Finding, ...]
+    classifier_score: float
+    analysis: RuleAnalysis
+
+    @property
+    def urgent(self) -> bool:
+        return self.tier is not None
+
+    @property
+    def intent(self) -> str | None:
+        return TIER_INTENTS[self.tier] if self.tier else None
+
+
+class Triage:
+    def __init__(self, rules: RuleLayer, classifier: "object | None") -> None:
+        from clinic_assistant.triage.classifier import ClassifierModel
+
+        self.rules = rules
+        self.classifier: ClassifierModel | None = classifier  # type: ignore[assignment]
+        self._tiers = rules.tiers
+
+    @classmethod
+    def load(cls, classifier_path: Path | str | None = CLASSIFIER_PATH) -> "Triage":
+        """Rules and the classifier built by ``make`` (``python -m
+        clinic_assistant.triage.build``); ``classifier_path=None``: rules only."""
+        from clinic_assistant.triage import classifier as learned
+
+        model = None
+        if classifier_path is not None:
+            path = Path(classifier_path)
+            if not path.exists():
+                raise FileNotFoundError(
+                    f"triage classifier {path} is missing: build it with "
+                    f"`python -m clinic_assistant.triage.build` (make does this)")
+            model = learned.load(path)
+        return cls(RuleLayer(), model)
+
+    def prepare(self, text: str) -> str:
+        """The text both layers read: normalised, misspellings corrected."""
+        from clinic_assistant.triage.spelling import normalise
+
+        return self.rules.speller.correct(normalise(text))
+
+    def assess(self, text: str) -> Assessment:
+        analysis = self.rules.analyse(text)
+        findings = list(analysis.findings)
+        score = 0.0
+        if self.classifier is not None:
+            score = self.classifier.score(analysis.text)
+            if score >= self.classifier.threshold and not findings:
+                # The rules saw no red flag: in doubt, the classifier's finding is 911
+                # (crisis support for a crisis), never only same-day care.
+                category = self.classifier.category(analysis.text)
+                tier = "crisis" if category == "crisis" else "911"
+                findings.append(Finding(category, tier, (), source="classifier"))
+        tier = next((t for t in self._tiers if any(f.tier == t for f in findings)), None)
+        return Assessment(tier, tuple(findings), score, analysis)

@@ -29,7 +29,9 @@ _GROUP = re.compile(r"\{([^{}]*)\}")
 _DONE = re.compile(r"\u27e8([^\u27e8\u27e9]*)\u27e9")  # a group already compiled
 _SLOT = re.compile(r"^\u00a7(\d+)$")  # placeholder for a group of one-word alternatives
 # Tokens a gap may not cross: the end of a sentence or a clause.
-_GAP_BLOCKERS = [".", "!", "?", ";", ",", "but", "however", "though", "although"]
+# Nor a negation: "face ... drooping" must not match "face is not drooping".
+_GAP_BLOCKERS = [".", "!", "?", ";", ",", "but", "however", "though", "although",
+                 "not", "no", "never", "n't", "without", "nothing", "nor", "neither"]
 
 Lemmatise = Callable[[str], list[str]]
 

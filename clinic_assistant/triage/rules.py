@@ -17,13 +17,14 @@ they make (lexicon.yml, context.yml, rules.yml beside this file).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from clinic_assistant.triage.phrases import compile_phrase, expand
+from clinic_assistant.triage.phrases import compile_phrase
 from clinic_assistant.triage.spelling import Speller, normalise
 
 HERE = Path(__file__).resolve().parent
@@ -80,6 +81,13 @@ class RuleLayer:
         self.tiers: list[str] = list(self.spec["tiers"])
         self.categories: dict[str, dict[str, Any]] = self.spec["categories"]
         self.not_symptoms = set(self.spec["not_symptoms"])
+        self.residual = set(self.spec["residual"])
+        self.places = set(self.spec["places"])
+        self._categories_of: dict[str, set[str]] = {}
+        for name, cat in self.categories.items():
+            for rule in cat["rules"]:
+                for concept in rule["all"]:
+                    self._categories_of.setdefault(concept, set()).add(name)
         lexicon: dict[str, list[str]] = _load_yaml(LEXICON_FILE)
         self._check(lexicon)
 
@@ -90,8 +98,9 @@ class RuleLayer:
         self.nlp = nlp
         self._lemmatizer = nlp.get_pipe("lemmatizer")
 
-        words = {w for phrases in lexicon.values() for p in phrases for e in expand(p)
-                 for w in normalise(e).replace("...", " ").split()}
+        # every word written in the lexicon (no need to multiply the groups out)
+        words = {w for phrases in lexicon.values() for p in phrases
+                 for w in re.findall(r"[a-z]+", normalise(p))}
         self.speller = Speller(words)
 
         from spacy.matcher import Matcher
@@ -112,7 +121,7 @@ class RuleLayer:
             c for cat in self.categories.values() for c in cat.get("upgrade", [])}
         self._context = ConText(nlp, rules=None, input_span_type="group",
                                 span_group_name=SPAN_GROUP, span_attrs=_CONTEXT_ATTRS,
-                                prune_on_target_overlap=True)
+                                prune_on_target_overlap=False)
         spec = _load_yaml(CONTEXT_FILE)
         rules = []
         for category, directions in spec.items():
@@ -122,6 +131,7 @@ class RuleLayer:
                         rules.append(ConTextRule(
                             literal=phrase, category=category, pattern=pattern,
                             direction=direction.split("_")[0], max_scope=entry.get("max_scope"),
+                            excluded_types={t.upper() for t in entry.get("excluded", [])} or None,
                         ))
         self._context.add(rules)
 
@@ -161,21 +171,33 @@ class RuleLayer:
         if not any(s.label_ in self._rule_concepts for s in targets):
             return analysis  # nothing a rule could use: most questions end here
         # ConText reads the concepts of the rules; "present" and idioms are words about
-        # the message, not targets (and must not hide a negation that overlaps them).
+        # the message, not targets. A modifier never modifies a target it overlaps
+        # (medspaCy's ConTextModifier.modifies): "not" in "can not breathe" negates
+        # nothing inside it, and a comma or "and" ends its scope before the next concept.
         # Places, times and treatments (not_symptoms) are not targets either: "back" in
         # "back in 2020" must not hide the modifier it overlaps.
         doc.spans[SPAN_GROUP] = [s for s in targets if s.label_ in self._rule_concepts
-                                 and s.label_ not in self.not_symptoms]
+                                 and s.label_ not in self.places]
         self._context(doc)
 
-        for span in doc.spans[SPAN_GROUP]:
+        spans = list(doc.spans[SPAN_GROUP])
+        for span in spans:
+            # A trigger word inside a concept ("not" in "can not breathe") modifies
+            # nothing; medspaCy 1.3.1 misses that case (a one-sided overlap test), so
+            # such modifiers are dropped here rather than by its pruning, which would
+            # also drop a modifier that merely contains a concept ("since her stroke").
+            categories = {m.category for m in span._.modifiers
+                          if not any(t.start <= m.modifier_span[0] and m.modifier_span[1] <= t.end
+                                     and (m.modifier_span[1] - m.modifier_span[0]) < len(t)
+                                     for t in spans)}
             analysis.concepts.append(ConceptSpan(
                 span.label_, span.start, span.end, span.text,
-                negated=span._.is_negated, hypothetical=span._.is_hypothetical,
-                historical=span._.is_historical, family=span._.is_family))
+                negated="NEGATED_EXISTENCE" in categories,
+                hypothetical="HYPOTHETICAL" in categories,
+                historical="HISTORICAL" in categories, family="FAMILY" in categories))
         analysis.concepts += [ConceptSpan(s.label_, s.start, s.end, s.text) for s in targets
                               if s.label_ not in self._rule_concepts
-                              or s.label_ in self.not_symptoms]
+                              or s.label_ in self.places]
         analysis.active = self._active(analysis.concepts)
         analysis.findings = self._findings(analysis.active)
         return analysis
@@ -183,16 +205,34 @@ class RuleLayer:
     def _active(self, concepts: list[ConceptSpan]) -> list[ConceptSpan]:
         idioms = [c for c in concepts if c.concept == "idiom"]
         kept = [c for c in concepts if c.concept != "idiom" and not any(
-            i.start <= c.start and c.end <= i.end for i in idioms)]
+            i.start < c.end and c.start < i.end for i in idioms)]
         kept = [c for c in kept if not c.negated]
-        symptom_now = any(c.concept not in self.not_symptoms and not c.hypothetical
-                          and not c.historical for c in kept)
         marker_now = any(c.concept == "present" for c in kept)
-        # A risk question is generic unless something is happening now; history counts
-        # only when no symptom in the message is itself present.
+        now_word = marker_now or any(c.concept == "now_word" for c in kept)
+        if not marker_now and any(c.historical for c in kept):
+            # Someone else's lasting deficit beside their past condition ("grandma had a
+            # stroke 3 years ago and her foot drags"): part of that history, unless
+            # something marks it as new or now. Acute signs (chest, breathing,
+            # bleeding, collapse ...) are never treated so.
+            for c in kept:
+                if c.family and c.concept in self.residual:
+                    c.historical = True
+        present = [c for c in kept if c.concept not in self.not_symptoms
+                   and not c.hypothetical and not c.historical]
+
+        def lifted(c: ConceptSpan) -> bool:
+            """History counts only when nothing in the message is present: no
+            "today / this morning / since / suddenly", and no present symptom of the same
+            kind ("I had a heart attack years ago and my chest is crushing now"). "Now"
+            alone is not enough ("... and I'm doing great now")."""
+            mine = self._categories_of.get(c.concept, set())
+            return marker_now or any(p is not c and mine & self._categories_of.get(p.concept, set())
+                                     for p in present)
+
+        # A risk question is generic unless something is happening now.
         return [c for c in kept
-                if not (c.hypothetical and not (symptom_now or marker_now))
-                and not (c.historical and not symptom_now)]
+                if not (c.hypothetical and not (present or now_word))
+                and not (c.historical and not lifted(c))]
 
     def _findings(self, active: list[ConceptSpan]) -> list[Finding]:
         have: dict[str, list[ConceptSpan]] = {}

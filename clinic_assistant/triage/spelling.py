@@ -4,8 +4,8 @@ Patients type "cant brethe", "chest pian", "numbnes". Before the concept rules r
 message it is lower-cased, contractions and texting shortcuts are spelled out, and
 every word that is not English (symspellpy's English frequency list) and not in the
 triage lexicons is corrected to the nearest lexicon word, if there is one close enough:
-one edit for words of 4 to 7 letters (for 4 letters only a swap of two letters, "pian"),
-two from 8 letters. Words of 3 letters or fewer are never changed. The original text is
+one edit for words of 4 to 9 letters (for 4 letters only a swap of two letters, "pian"),
+two from 10 letters, and never a change of the first letter. Words of 3 letters or fewer are never changed. The original text is
 kept by the caller for the conversation log.
 """
 from __future__ import annotations
@@ -66,7 +66,7 @@ _SHORTHAND = {
 _SHORTHAND_RE = [(re.compile(rf"(?<![\w']){pattern}(?![\w'])"), repl)
                  for pattern, repl in _SHORTHAND.items()]
 _WORD = re.compile(r"[a-z]+")
-_ENGLISH_MIN_COUNT = 30_000  # below this, the frequency list holds many misspellings
+_ENGLISH_MIN_COUNT = 10_000  # below this, the frequency list holds many misspellings
 
 
 def normalise(text: str) -> str:
@@ -96,14 +96,13 @@ class Speller:
         return self._cache[word]
 
     def _lookup(self, word: str) -> str:
-        distance = 2 if len(word) >= 8 else 1
+        distance = 2 if len(word) >= 10 else 1
         suggestions = self._symspell.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance)
-        if not suggestions:
-            return word
-        best = suggestions[0].term
-        if len(word) == 4 and sorted(best) != sorted(word):
-            return word  # 4 letters: only a swap ("pian" -> "pain"), nothing looser
-        return best
+        # a typo rarely changes the first letter ("shoveling" is not "shivering")
+        terms = [s.term for s in suggestions if s.term[0] == word[0]]
+        if len(word) == 4:  # 4 letters: only a swap ("pian" -> "pain"), nothing looser
+            terms = [t for t in terms if sorted(t) == sorted(word)]
+        return terms[0] if terms else word
 
     def correct(self, text: str) -> str:
         """``text`` (already normalised) with misspelled lexicon words corrected."""

@@ -1,0 +1,220 @@
+"""Red-flag triage (clinic_assistant/triage/): every category in both directions, the
+discounts only where they clearly apply, and the corpus's guarantees."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from clinic_assistant.triage import RED_FLAG_INTENTS, TIER_INTENTS, Triage
+from clinic_assistant.triage.corpus import ROUNDS, check_frozen, load_round, near_copy, split, words
+from clinic_assistant.triage.phrases import compile_phrase, expand
+
+
+@pytest.fixture(scope="module")
+def triage() -> Triage:
+    return Triage.load()
+
+
+# (message, tier, category): each category caught, including the shapes that the
+# first rules cancelled (worry, a question about now, old history beside a new
+# symptom, hearsay beside a present symptom, a relative's emergency, typos).
+CAUGHT = [
+    ("i'm really worried about this crushing chest pain", "911", "cardiac"),
+    ("could what is happening to me right now be a heart attack?", "911", "cardiac"),
+    ("what should i do about chest pain right now", "911", "cardiac"),
+    ("my left arm and jaw ache and im all sweaty", "911", "cardiac"),
+    ("chest pian since this morning", "911", "cardiac"),
+    ("cant breath", "911", "breathing"),
+    ("i heard about dry needling causing lung problems and now i cant catch my breath", "911",
+     "breathing"),
+    ("since the needling near my shoulder blade it hurts every time i breathe in", "911",
+     "breathing"),
+    ("my dad's face is drooping on one side and he's slurring", "911", "stroke"),
+    ("worst headache of my life, came on in seconds", "911", "thunderclap_headache"),
+    ("since my neck was needled i'm seeing double and the room is spinning", "911",
+     "cervical_artery"),
+    ("i had back surgery years ago but since this morning i can't pee", "911", "cauda_equina"),
+    ("it feels numb when i wipe and my back is killing me", "911", "cauda_equina"),
+    ("the numbness in my leg is spreading higher every day", "same_day", "progressive_neuro"),
+    ("my grandma fell and her wrist is bent the wrong way", "911", "trauma_fracture"),
+    ("my wife collapsed while i was driving, what do i do", "911", "collapse"),
+    ("my lips and tongue are swelling up after lunch", "911", "anaphylaxis"),
+    ("the needle spot on my neck won't stop bleeding", "911", "bleeding"),
+    ("my calf is swollen, red and warm since my flight home", "same_day", "dvt_pe"),
+    ("my calf is swollen and red and now i'm short of breath", "911", "dvt_pe"),
+    ("there's pus where the needle went in and i have chills", "same_day", "infection_sepsis"),
+    ("my lower back hurts and i've had fevers and night sweats all week", "same_day",
+     "infection_sepsis"),
+    ("i had breast cancer years ago and now my back hurts at night and i've lost weight",
+     "same_day", "spinal_malignancy"),
+    ("i want to kill myself", "crisis", "crisis"),
+    ("honestly there's no point living anymore", "crisis", "crisis"),
+    ("everyone would be better off without me", "crisis", "crisis"),
+]
+
+# Near misses: no red flag for the person now.
+NOT_CAUGHT = [
+    "my dad had a stroke last year, can needling help his recovery?",
+    "my mom had a stroke and her arm is still weak, do you treat that?",
+    "can dry needling cause a collapsed lung?",
+    "what happens if someone faints during needling?",
+    "no chest pain, just a stiff neck",
+    "not numb, not tingling, just sore in my lower back",
+    "this pain is killing me lol, can i book for tuesday",
+    "i'm dying to try dry needling",
+    "my shoulder is a bit sore and bruised after needling yesterday, is that normal?",
+    "i had a blood clot in my leg 3 years ago, can i still get needling?",
+    "i had a heart attack 5 years ago and i'm doing great now, is needling ok for me?",
+    "my chest muscles are tight after bench press",
+    "what is dry needling",
+    "do you have any openings next week?",
+]
+
+
+@pytest.mark.parametrize("text,tier,category", CAUGHT)
+def test_each_category_is_caught_at_its_tier(triage: Triage, text: str, tier: str,
+                                             category: str) -> None:
+    assessment = triage.assess(text)
+    assert assessment.tier == tier, (text, assessment.findings)
+    assert category in {f.category for f in assessment.findings}
+    assert assessment.intent == TIER_INTENTS[tier]
+
+
+@pytest.mark.parametrize("text", NOT_CAUGHT)
+def test_near_misses_are_not_red_flags(triage: Triage, text: str) -> None:
+    assessment = triage.assess(text)
+    assert assessment.tier is None, (text, assessment.findings)
+
+
+@pytest.mark.parametrize("text,tier,category", [c for c in CAUGHT])
+def test_the_rules_alone_catch_the_examples(text: str, tier: str, category: str,
+                                            triage: Triage) -> None:
+    """The rule layer does not lean on the classifier for any of these."""
+    assert category in {f.category for f in triage.rules.analyse(text).findings}
+
+
+def test_a_present_symptom_wins_over_negation_of_something_else(triage: Triage) -> None:
+    assert triage.assess("no fever, but my calf is red, swollen and hot").urgent
+    assert triage.assess("no chest pain but i keep fainting today").urgent
+
+
+def test_negation_governs_only_its_own_clause(triage: Triage) -> None:
+    analysis = triage.rules.analyse("no chest pain but i can't breathe")
+    negated = {c.concept for c in analysis.concepts if c.negated}
+    active = {c.concept for c in analysis.active}
+    assert "chest_feeling" in negated
+    assert "breathless" in active
+
+
+def test_a_risk_question_about_now_is_not_discounted(triage: Triage) -> None:
+    assert triage.assess("can needling cause a collapsed lung? i can't breathe right now").urgent
+    assert not triage.assess("can needling cause a collapsed lung?").urgent
+
+
+def test_the_decision_names_its_evidence(triage: Triage) -> None:
+    assessment = triage.assess("crushing chest pain")
+    finding = assessment.findings[0]
+    assert finding.source == "rules" and "chest" in " ".join(finding.evidence)
+
+
+def test_the_classifier_is_a_second_opinion_at_911(triage: Triage) -> None:
+    """A finding of the classifier alone is never only same-day care."""
+    assert triage.classifier is not None
+    for text, _, _ in CAUGHT:
+        for finding in triage.assess(text).findings:
+            if finding.source == "classifier":
+                assert finding.tier in {"911", "crisis"}
+
+
+def test_tier_intents_are_the_domain_intents() -> None:
+    import yaml
+
+    from clinic_assistant.settings import PROJECT_ROOT
+
+    intents = yaml.safe_load((PROJECT_ROOT / "domain" / "assistant.yml").read_text())["intents"]
+    assert set(RED_FLAG_INTENTS) <= set(intents)
+    responses = yaml.safe_load((PROJECT_ROOT / "domain" / "assistant.yml").read_text())["responses"]
+    for tier, intent in TIER_INTENTS.items():
+        reply = responses[f"utter_{intent}"][0]
+        assert reply["custom"] == {"urgent": True, "tier": tier}
+        assert "911" in reply["text"]
+    assert "9-8-8" in responses["utter_red_flag_crisis"][0]["text"]
+    assert "811" in responses["utter_red_flag_same_day"][0]["text"]
+
+
+# --- the corpus -------------------------------------------------------------------------
+
+def test_the_frozen_test_set_is_unchanged() -> None:
+    assert check_frozen() == []
+
+
+def test_the_corpus_is_big_enough() -> None:
+    examples = [e for name in ROUNDS for e in split(name)]
+    assert sum(e.urgent for e in examples) >= 600
+    assert sum(not e.urgent for e in examples) >= 600
+    written = [e for files in ROUNDS.values() for f in files for e in load_round(f)]
+    assert sum(e.urgent for e in written) >= 600
+
+
+def test_no_sentence_is_on_both_sides() -> None:
+    """No test sentence has a near copy (80% of words shared) in train or dev, and no
+    dev sentence in train."""
+    train, dev, test = split("train"), split("dev"), split("test")
+    train_words = [words(e.text) for e in train]
+    dev_words = [words(e.text) for e in dev]
+    assert [e.text for e in test if near_copy(words(e.text), train_words + dev_words)] == []
+    assert [e.text for e in dev if near_copy(words(e.text), train_words)] == []
+    # the check itself: a sentence is a near copy of itself, not of an unrelated one
+    assert near_copy(words("my chest hurts a lot"), [words("My chest hurts a lot!")])
+    assert not near_copy(words("my chest hurts"), [words("what is dry needling")])
+
+
+def test_templates_are_on_one_side_only() -> None:
+    train = {e.source for e in split("train") if e.source.startswith("templates")}
+    dev = {e.source for e in split("dev") if e.source.startswith("templates")}
+    assert train and dev and not train & dev
+
+
+# --- the pieces ---------------------------------------------------------------------------
+
+def test_phrase_groups_expand_and_nest() -> None:
+    assert expand("{can't|cannot} breathe") == ["can't breathe", "cannot breathe"]
+    assert sorted(expand("{a {b|c}|d}")) == ["a b", "a c", "d"]
+
+
+def test_phrases_compile_to_compact_patterns() -> None:
+    def lemmas(text: str) -> list[str]:
+        return text.split()
+
+    patterns = compile_phrase("{can not|could not} {breathe|breath}", lemmas)
+    assert patterns == [[{"LEMMA": {"IN": ["can", "could"]}}, {"LEMMA": {"IN": ["not"]}},
+                         {"LEMMA": {"IN": ["breath", "breathe"]}}]]
+    gap = compile_phrase("chest ... tight", lemmas)[0]
+    assert gap[0] == {"LEMMA": "chest"} and gap[-1] == {"LEMMA": "tight"}
+    assert compile_phrase("=needled", lemmas) == [[{"LOWER": "needled"}]]
+    with pytest.raises(ValueError):
+        compile_phrase("chest ...", lemmas)
+
+
+def test_spelling_fixes_lexicon_words_only(triage: Triage) -> None:
+    assert triage.prepare("Chest pian and cant brethe") == "chest pain and can not breathe"
+    # English words are never changed, even when close to a lexicon word
+    assert triage.prepare("the plain truth") == "the plain truth"
+
+
+def test_the_fast_scorer_matches_scikit_learn(triage: Triage) -> None:
+    from clinic_assistant.triage.classifier import FastScorer
+
+    assert triage.classifier is not None
+    scorer = FastScorer(triage.classifier.pipeline)
+    texts = [triage.prepare(t) for t, _, _ in CAUGHT] + [triage.prepare(t) for t in NOT_CAUGHT]
+    expected = triage.classifier.urgency(texts)
+    assert max(abs(scorer(t) - p) for t, p in zip(texts, expected)) < 1e-9
+
+
+def test_the_threshold_was_chosen_on_dev(triage: Triage) -> None:
+    meta: dict[str, Any] = triage.classifier.meta  # type: ignore[union-attr]
+    assert meta["dev_written"]["emergencies"] > 0
+    assert 0.05 <= meta["threshold"] <= 0.95
+    assert "test" not in meta
