@@ -8,13 +8,7 @@ from typing import Any, Callable
 import pytest
 
 from clinic_assistant.local_servers import Bot, texts
-from clinic_assistant.nlp.red_flags import RedFlagDetector
-
-RESPONSES = {
-    "emergency": "utter_red_flag_emergency",
-    "infection": "utter_red_flag_infection",
-    "crisis": "utter_red_flag_crisis",
-}
+from clinic_assistant.triage import TIER_INTENTS, Triage
 
 
 def test_suite_is_big_enough(red_flag_suite: dict[str, Any]) -> None:
@@ -22,17 +16,13 @@ def test_suite_is_big_enough(red_flag_suite: dict[str, Any]) -> None:
     assert len(red_flag_suite["near_misses"]) >= 40
 
 
-def test_detector_recall_and_false_alarms(clinic_nlp: Any, red_flag_suite: dict[str, Any]) -> None:
-    detector = RedFlagDetector(clinic_nlp)
-    missed = [
-        f["text"] for f in red_flag_suite["flags"]
-        if [flag.category for flag in detector.detect(clinic_nlp(f["text"].lower()))][:1]
-        != [f["category"]]
-    ]
-    false_alarms = [
-        text for text in red_flag_suite["near_misses"]
-        if detector.detect(clinic_nlp(text.lower()))
-    ]
+def test_triage_recall_and_false_alarms(red_flag_suite: dict[str, Any]) -> None:
+    """The first release's suite (issue #3) still holds, tier by tier."""
+    triage = Triage.load()
+    missed = [(f["text"], triage.assess(f["text"]).tier) for f in red_flag_suite["flags"]
+              if triage.assess(f["text"]).tier != str(f["tier"])]
+    false_alarms = [text for text in red_flag_suite["near_misses"]
+                    if triage.assess(text).urgent]
     assert missed == []
     assert false_alarms == []
 
@@ -43,7 +33,7 @@ async def test_whole_pipeline_sends_every_red_flag_to_emergency_care(
     missed = []
     for flag in red_flag_suite["flags"]:
         parsed = await nlu_agent.parse_message(flag["text"])
-        if parsed["intent"]["name"] != f"red_flag_{flag['category']}":
+        if parsed["intent"]["name"] != TIER_INTENTS[str(flag["tier"])]:
             missed.append((flag["text"], parsed["intent"]["name"]))
     assert missed == []
 
@@ -59,10 +49,21 @@ async def test_whole_pipeline_raises_no_false_alarm(
     assert alarms == []
 
 
-async def test_the_flag_is_logged_as_an_entity(nlu_agent: Any) -> None:
-    parsed = await nlu_agent.parse_message("no fever but I have chest pain and can't breathe")
-    flags = {e["value"] for e in parsed["entities"] if e["entity"] == "red_flag"}
-    assert flags == {"chest pain", "breathing"}
+async def test_the_flag_is_logged_with_its_reasons(nlu_agent: Any) -> None:
+    text = "no fever but I have chest pain and can't breathe"
+    parsed = await nlu_agent.parse_message(text)
+    flags = [e for e in parsed["entities"] if e["entity"] == "red_flag"]
+    assert [(f["value"], f["start"], f["end"]) for f in flags] == [("cardiac", 0, len(text))]
+    triage = parsed["triage"]
+    assert triage["tier"] == "911"
+    assert {f["category"] for f in triage["findings"]} == {"cardiac", "breathing"}
+    assert all(f["source"] == "rules" and f["evidence"] for f in triage["findings"])
+
+
+async def test_a_button_payload_is_not_triaged(nlu_agent: Any) -> None:
+    parsed = await nlu_agent.parse_message("/request_booking")
+    assert parsed["intent"]["name"] == "request_booking"
+    assert "triage" not in parsed
 
 
 def test_red_flag_reply_is_the_only_reply_that_turn(
@@ -74,18 +75,39 @@ def test_red_flag_reply_is_the_only_reply_that_turn(
     assert [r.get("text") for r in replies if "text" in r] == [
         expected_text("utter_red_flag_emergency")
     ]
-    assert {"urgent": True, "category": "emergency"} in [r.get("custom") for r in replies]
+    assert {"urgent": True, "tier": "911"} in [r.get("custom") for r in replies]
     assert "911" in replies[0]["text"]
 
 
-@pytest.mark.parametrize("category", ["emergency", "infection", "crisis"])
-def test_each_category_gets_its_reply(
-    bot: Bot, expected_text: Callable[[str], str], red_flag_suite: dict[str, Any], category: str
+@pytest.mark.parametrize("tier,text", [
+    ("911", "my wife collapsed while I was driving"),
+    ("same_day", "my calf is swollen, red and hot since my flight"),
+    ("crisis", "honestly there's no point living anymore"),
+])
+def test_each_tier_gets_its_reply(
+    bot: Bot, expected_text: Callable[[str], str], tier: str, text: str
 ) -> None:
-    text = next(f["text"] for f in red_flag_suite["flags"] if f["category"] == category)
     sender = f"rf-{uuid.uuid4().hex[:10]}"
     bot.send(sender, "hi")
-    assert texts(bot.send(sender, text)) == [expected_text(RESPONSES[category])]
+    assert texts(bot.send(sender, text)) == [expected_text(f"utter_{TIER_INTENTS[tier]}")]
+
+
+def test_same_day_reply_names_811_and_when_to_call_911(bot: Bot) -> None:
+    sender = f"rf-{uuid.uuid4().hex[:10]}"
+    bot.send(sender, "hi")
+    reply = texts(bot.send(sender, "there's pus where the needle went in and I have chills"))[0]
+    assert "today" in reply and "811" in reply and "911" in reply
+
+
+def test_a_red_flag_while_staff_have_the_conversation_still_gets_the_reply(
+    bot: Bot, expected_text: Callable[[str], str]
+) -> None:
+    sender = f"rf-{uuid.uuid4().hex[:10]}"
+    bot.send(sender, "hi")
+    bot.send(sender, "I want to talk to a human")
+    bot.send(sender, "skip")  # no contact details: the conversation is handed off
+    assert texts(bot.send(sender, "my throat is closing up and my lips are swelling")) == [
+        expected_text("utter_red_flag_emergency")]
 
 
 def test_crisis_reply_gives_911_and_988(bot: Bot) -> None:
@@ -133,7 +155,7 @@ def test_red_flag_as_the_very_first_message_comes_before_the_introduction(
     sender = f"rf-{uuid.uuid4().hex[:10]}"
     replies = bot.send(sender, "I think I'm having a heart attack")
     assert replies[0]["text"] == expected_text("utter_red_flag_emergency")
-    assert replies[1]["custom"] == {"urgent": True, "category": "emergency"}
+    assert replies[1]["custom"] == {"urgent": True, "tier": "911"}
     # the first-contact line still comes, after the emergency reply
     assert [r.get("text") for r in replies[2:]] == [expected_text("utter_disclaimer")]
 

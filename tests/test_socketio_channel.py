@@ -76,7 +76,7 @@ async def test_an_urgent_reply_is_one_event_with_its_marker(
         assert ack["ok"] is True
         assert patient.replies()[1:] == [{
             "text": expected_text("utter_red_flag_emergency"),
-            "custom": {"urgent": True, "category": "emergency"},
+            "custom": {"urgent": True, "tier": "911"},
         }]
 
 

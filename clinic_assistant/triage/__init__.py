@@ -27,6 +27,8 @@ TIER_INTENTS = {
     "same_day": "red_flag_same_day",
 }
 RED_FLAG_INTENTS = tuple(TIER_INTENTS.values())
+# Words of quality ("pain", "hurt", "swollen") that are no symptom on their own.
+_QUALITIES = frozenset({"chest_feeling", "leg_red_hot", "leg_swollen"})
 
 __all__ = ["Assessment", "Finding", "Triage", "TIER_INTENTS", "RED_FLAG_INTENTS",
            "CLASSIFIER_PATH"]
@@ -86,7 +88,7 @@ class Triage:
         score = 0.0
         if self.classifier is not None:
             score = self.classifier.score(analysis.text)
-            if score >= self.classifier.threshold and not findings:
+            if score >= self.classifier.threshold and not findings and not self._denied(analysis):
                 # The rules saw no red flag: in doubt, the classifier's finding is 911
                 # (crisis support for a crisis), never only same-day care.
                 category = self.classifier.category(analysis.text)
@@ -94,3 +96,18 @@ class Triage:
                 findings.append(Finding(category, tier, (), source="classifier"))
         tier = next((t for t in self._tiers if any(f.tier == t for f in findings)), None)
         return Assessment(tier, tuple(findings), score, analysis)
+
+    def _denied(self, analysis: RuleAnalysis) -> bool:
+        """Every symptom the message names is explicitly denied in its own clause ("I
+        don't have any chest pain or shortness of breath") or is part of a figure of
+        speech ("I cut myself shaving"): the classifier, which reads neither, is not
+        asked to overrule that. History and risk questions are not vetoed: in doubt,
+        the second opinion stands."""
+        idioms = [c for c in analysis.concepts if c.concept == "idiom"]
+        symptoms = [c for c in analysis.concepts if c.concept not in self.rules.not_symptoms
+                    and c.concept not in _QUALITIES and c.concept != "idiom"]
+        if not symptoms:
+            return bool(idioms)
+        return all(c.negated or any(i.start < c.end and c.start < i.end for i in idioms)
+                   for c in symptoms)
+

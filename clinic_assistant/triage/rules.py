@@ -169,7 +169,9 @@ class RuleLayer:
             targets += [s for s in filter_spans(spans)]
         analysis = RuleAnalysis(text=corrected)
         if not any(s.label_ in self._rule_concepts for s in targets):
-            return analysis  # nothing a rule could use: most questions end here
+            # nothing a rule could use: most questions end here
+            analysis.concepts = [ConceptSpan(s.label_, s.start, s.end, s.text) for s in targets]
+            return analysis
         # ConText reads the concepts of the rules; "present" and idioms are words about
         # the message, not targets. A modifier never modifies a target it overlaps
         # (medspaCy's ConTextModifier.modifies): "not" in "can not breathe" negates
