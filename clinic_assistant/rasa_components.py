@@ -152,8 +152,8 @@ class RedFlagTriage(GraphComponent):
     Calls ``clinic_assistant.triage`` (rules on lay-word concepts with ConText, and a
     classifier as second opinion) on the patient's full original text. When it finds a
     red flag, the intent becomes the tier's intent (``red_flag_emergency`` for 911,
-    ``red_flag_same_day``, ``red_flag_crisis``) with confidence 1, each finding is added
-    as a ``red_flag`` entity (value: the category), and the decision is kept on the
+    ``red_flag_same_day``, ``red_flag_crisis``) with confidence 1, the deciding category
+    is added as a ``red_flag`` entity over the whole message, and the decision is kept on the
     message under ``triage`` for the conversation log. The rules then send that tier's
     reply and nothing else, on every channel, whatever was going on.
     """
@@ -196,12 +196,12 @@ class RedFlagTriage(GraphComponent):
             ]
             message.set(INTENT, intent, add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
-            entities = [
-                {"entity": "red_flag", "value": f.category, "start": 0, "end": len(original),
-                 "confidence": None, "extractor": "RedFlagTriage"}
-                for f in assessment.findings
-            ]
-            message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
+            # One entity for the log and the test stories: the category that decided
+            # the reply, over the patient's whole message; every finding is in "triage".
+            decided = next(f for f in assessment.findings if f.tier == assessment.tier)
+            entity = {"entity": "red_flag", "value": decided.category, "start": 0,
+                      "end": len(original), "confidence": None, "extractor": "RedFlagTriage"}
+            message.set(ENTITIES, message.get(ENTITIES, []) + [entity], add_to_output=True)
             message.set("triage", {
                 "tier": assessment.tier,
                 "findings": [{"category": f.category, "tier": f.tier, "source": f.source,

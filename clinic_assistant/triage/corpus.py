@@ -104,15 +104,18 @@ def generate_templates(part: str) -> Iterator[Example]:
     fill: dict[str, list[str]] = dict(spec["fill"])
     fill.update(spec["near_miss"])
     fill["body"] = spec["body"]
+    fill["conditions"] = spec["conditions"]
     for number, template in enumerate(spec["emergency_templates"][part]):
         for category, entry in spec["emergency"].items():
             slots = {**fill, "words": entry["words"]}
             for text in _sample(template, slots, per // 3 or 1, rng):
                 yield Example(text, category, str(entry["tier"]), "",
                               f"templates.yml:{part}:emergency:{number}")
-    for family, template in spec["near_miss_templates"][part].items():
+    for name, template in spec["near_miss_templates"][part].items():
+        family = name.split("_history")[0] if name.endswith("_history") else name
+        family = {"everyday": "everyday_condition"}.get(family, family)
         for text in _sample(template, fill, per * 3, rng):
-            yield Example(text, NONE, "", family, f"templates.yml:{part}:{family}")
+            yield Example(text, NONE, "", family, f"templates.yml:{part}:{name}")
 
 
 def _sample(template: str, slots: dict[str, list[str]], count: int,
