@@ -210,7 +210,7 @@ def test_the_fast_scorer_matches_scikit_learn(triage: Triage) -> None:
     scorer = FastScorer(triage.classifier.pipeline)
     texts = [triage.prepare(t) for t, _, _ in CAUGHT] + [triage.prepare(t) for t in NOT_CAUGHT]
     expected = triage.classifier.urgency(texts)
-    assert max(abs(scorer(t) - p) for t, p in zip(texts, expected)) < 1e-9
+    assert max(abs(scorer(t) - p) for t, p in zip(texts, expected, strict=True)) < 1e-9
 
 
 def test_the_threshold_was_chosen_on_dev(triage: Triage) -> None:

@@ -96,7 +96,7 @@ def train(texts: list[str], urgent: list[bool], categories: list[str]) -> tuple[
                        ("clf", LogisticRegression(C=4.0, max_iter=2000,
                                                   class_weight="balanced"))])
     binary.fit(texts, [int(u) for u in urgent])
-    emergencies = [(t, c) for t, u, c in zip(texts, urgent, categories) if u]
+    emergencies = [(t, c) for t, u, c in zip(texts, urgent, categories, strict=True) if u]
     multi = Pipeline([("features", _features()),
                       ("clf", LogisticRegression(C=4.0, max_iter=2000))])
     multi.fit([t for t, _ in emergencies], [c for _, c in emergencies])

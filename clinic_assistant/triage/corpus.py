@@ -126,7 +126,7 @@ def _sample(template: str, slots: dict[str, list[str]], count: int,
     out = []
     for combo in combos[:count]:
         text = template
-        for name, value in zip(names, combo):
+        for name, value in zip(names, combo, strict=True):
             text = text.replace("{" + name + "}", value, 1)
         out.append(" ".join(text.split()))
     return out

@@ -164,9 +164,9 @@ class RuleLayer:
             concept = self.nlp.vocab.strings[match_id]
             by_concept.setdefault(concept, []).append(Span(doc, start, end, label=concept))
         targets: list[Span] = []
-        for concept, spans in by_concept.items():
+        for spans in by_concept.values():
             # the longest match of a concept where several of its phrases overlap
-            targets += [s for s in filter_spans(spans)]
+            targets += filter_spans(spans)
         analysis = RuleAnalysis(text=corrected)
         if not any(s.label_ in self._rule_concepts for s in targets):
             # nothing a rule could use: most questions end here
