@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from clinic_assistant.evaluation import load_examples, model_parser
+from clinic_assistant.triage import TIER_INTENTS
 
 PROJECT = Path(__file__).resolve().parent.parent
 RESULTS = PROJECT / "bench" / "results"
@@ -50,7 +51,7 @@ class Parsed:
 
 def replay(p: Parsed, threshold: float, ambiguity: float) -> str:
     """The intent the FallbackClassifier would give with these thresholds."""
-    if p.intent.startswith("red_flag") or not p.ranking:
+    if p.intent in TIER_INTENTS.values() or not p.ranking:
         return p.intent
     top, confidence = p.ranking[0]
     second = p.ranking[1][1] if len(p.ranking) > 1 else 0.0
@@ -91,12 +92,12 @@ async def parse_all(model: Path) -> tuple[list[Parsed], dict[str, Any]]:
     missed = []
     for flag in suite["flags"]:
         result = await parse(flag["text"])
-        if result["intent"]["name"] != f"red_flag_{flag['category']}":
+        if result["intent"]["name"] != TIER_INTENTS[str(flag["tier"])]:
             missed.append(flag["text"])
     alarms = []
     for text in suite["near_misses"]:
         result = await parse(text)
-        if result["intent"]["name"].startswith("red_flag"):
+        if result["intent"]["name"] in TIER_INTENTS.values():
             alarms.append(text)
     red = {"flags": len(suite["flags"]), "missed": missed,
            "near_misses": len(suite["near_misses"]), "false_alarms": alarms}

@@ -53,8 +53,18 @@ CAUGHT = [
     ("everyone would be better off without me", "crisis", "crisis"),
 ]
 
-# Near misses: no red flag for the person now.
+# Near misses: no red flag for the person now. At least one per category.
 NOT_CAUGHT = [
+    "I get the usual tension headache after work, can needling help?",  # thunderclap
+    "my neck is stiff after sleeping funny, no dizziness or anything",  # cervical artery
+    "no numbness down there or bladder issues, just sciatica in my right leg",  # cauda equina
+    "my foot isn't dragging, it's just plantar fasciitis pain in the morning",  # progressive
+    "I broke my wrist last year, it's healed but still stiff",  # trauma
+    "I'm allergic to penicillin, does that matter for needling?",  # anaphylaxis
+    "a tiny drop of blood came out when the needle was removed and it stopped right away",
+    "is there a risk of infection from dry needling?",  # infection
+    "my wife had cancer years ago, is there a physio who can help her shoulder?",  # spinal
+    "my back is sore after gardening all weekend",
     "my dad had a stroke last year, can needling help his recovery?",
     "my mom had a stroke and her arm is still weak, do you treat that?",
     "can dry needling cause a collapsed lung?",
