@@ -27,6 +27,9 @@ TIER_INTENTS = {
     "same_day": "red_flag_same_day",
 }
 RED_FLAG_INTENTS = tuple(TIER_INTENTS.values())
+# The classifier's character n-grams say little about a very short message ("nope not
+# right now" scored 0.73); short red flags are keyword-like and the rules' job.
+CLASSIFIER_MIN_WORDS = 5
 # Words of quality ("pain", "hurt", "swollen") that are no symptom on their own.
 _QUALITIES = frozenset({"chest_feeling", "leg_red_hot", "leg_swollen"})
 
@@ -88,7 +91,9 @@ class Triage:
         score = 0.0
         if self.classifier is not None:
             score = self.classifier.score(analysis.text)
-            if score >= self.classifier.threshold and not findings and not self._denied(analysis):
+            if (score >= self.classifier.threshold and not findings
+                    and len(analysis.text.split()) >= CLASSIFIER_MIN_WORDS
+                    and not self._denied(analysis)):
                 # The rules saw no red flag: in doubt, the classifier's finding is 911
                 # (crisis support for a crisis), never only same-day care.
                 category = self.classifier.category(analysis.text)

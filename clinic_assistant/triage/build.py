@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from clinic_assistant.triage import CLASSIFIER_PATH
+from clinic_assistant.triage import CLASSIFIER_MIN_WORDS, CLASSIFIER_PATH
 from clinic_assistant.triage.classifier import ClassifierModel, choose_threshold, save, train
 from clinic_assistant.triage.corpus import describe, split
 from clinic_assistant.triage.rules import RuleLayer
@@ -66,6 +66,9 @@ def build(output: Path) -> ClassifierModel:
     # easier than what patients write, and would let it drift too low.
     written = [e for e in dev_set if not e.source.startswith("templates")]
     scores = binary.predict_proba([prepare(e.text) for e in written])[:, 1]
+    # as Triage.assess does: no opinion of the classifier on a very short message
+    scores = [s if len(prepare(e.text).split()) >= CLASSIFIER_MIN_WORDS else 0.0
+              for s, e in zip(scores, written, strict=True)]
     fired = [bool(rules.analyse(e.text).findings) for e in written]
     threshold, figures = choose_threshold(scores, [e.urgent for e in written], fired)
     meta = {"source_hash": source_hash(), "train": describe(train_set),

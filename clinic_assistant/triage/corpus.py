@@ -104,7 +104,8 @@ def generate_templates(part: str) -> Iterator[Example]:
     fill: dict[str, list[str]] = dict(spec["fill"])
     fill.update(spec["near_miss"])
     fill["body"] = spec["body"]
-    fill["conditions"] = spec["conditions"]
+    for name in ("conditions", "ache", "duration", "worry"):
+        fill[name] = spec[name]
     for number, template in enumerate(spec["emergency_templates"][part]):
         for category, entry in spec["emergency"].items():
             slots = {**fill, "words": entry["words"]}
@@ -112,8 +113,10 @@ def generate_templates(part: str) -> Iterator[Example]:
                 yield Example(text, category, str(entry["tier"]), "",
                               f"templates.yml:{part}:emergency:{number}")
     for name, template in spec["near_miss_templates"][part].items():
-        family = name.split("_history")[0] if name.endswith("_history") else name
-        family = {"everyday": "everyday_condition"}.get(family, family)
+        family = {"everyday": "everyday_condition"}.get(name.split("_")[0], name.split("_")[0])
+        family = "own_history" if name.startswith("own_") else family
+        family = "relative_past" if name.startswith("relative_") else family
+        family = "risk_question" if name.startswith("risk_") else family
         for text in _sample(template, fill, per * 3, rng):
             yield Example(text, NONE, "", family, f"templates.yml:{part}:{name}")
 
