@@ -228,3 +228,14 @@ def test_the_threshold_was_chosen_on_dev(triage: Triage) -> None:
     assert meta["dev_written"]["emergencies"] > 0
     assert 0.05 <= meta["threshold"] <= 0.95
     assert "test" not in meta
+
+
+def test_loading_triage_leaves_the_warning_filters_alone() -> None:
+    """medspaCy ignores all warnings on import; triage must not let that leak (the Rasa
+    server's log would lose every warning, e.g. an answer file that does not load)."""
+    import subprocess
+    import sys
+
+    code = ("import warnings; from clinic_assistant.triage import Triage; Triage.load(None); "
+            "assert ('ignore', None, Warning, None, 0) not in warnings.filters, 'all ignored'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -75,7 +75,8 @@ class RuleAnalysis:
 class RuleLayer:
     def __init__(self) -> None:
         import spacy
-        from medspacy.context import ConText, ConTextRule
+
+        ConText, ConTextRule = _import_context()
 
         self.spec = _load_yaml(RULES_FILE)
         self.tiers: list[str] = list(self.spec["tiers"])
@@ -254,6 +255,17 @@ class RuleLayer:
                 findings.append(Finding(category, tier, tuple(s.text for s in evidence)))
                 break
         return sorted(findings, key=lambda f: self.tiers.index(f.tier))
+
+
+def _import_context() -> tuple[Any, Any]:
+    """medspaCy's ConText classes. medspaCy runs ``warnings.filterwarnings("ignore")``
+    when imported (medspacy/common/medspacy_matcher.py), which would silence every
+    warning of the whole process (Rasa's among them); the filters are restored."""
+    import warnings
+
+    with warnings.catch_warnings():
+        from medspacy.context import ConText, ConTextRule
+    return ConText, ConTextRule
 
 
 def _combination(have: dict[str, list[ConceptSpan]], concepts: list[str],
