@@ -94,20 +94,27 @@ class Triage:
             if (score >= self.classifier.threshold and not findings
                     and len(analysis.text.split()) >= CLASSIFIER_MIN_WORDS
                     and not self._denied(analysis)):
-                # The rules saw no red flag: in doubt, the classifier's finding is 911
-                # (crisis support for a crisis), never only same-day care.
                 category = self.classifier.category(analysis.text)
-                tier = "crisis" if category == "crisis" else "911"
-                findings.append(Finding(category, tier, (), source="classifier"))
+                if not self._denied(analysis, category):
+                    # The rules saw no red flag: in doubt, the classifier's finding is
+                    # 911 (crisis support for a crisis), never only same-day care.
+                    tier = "crisis" if category == "crisis" else "911"
+                    findings.append(Finding(category, tier, (), source="classifier"))
         tier = next((t for t in self._tiers if any(f.tier == t for f in findings)), None)
         return Assessment(tier, tuple(findings), score, analysis)
 
-    def _denied(self, analysis: RuleAnalysis) -> bool:
-        """Every symptom the message names is explicitly denied in its own clause ("I
-        don't have any chest pain or shortness of breath") or is part of a figure of
-        speech ("I cut myself shaving"): the classifier, which reads neither, is not
-        asked to overrule that. History and risk questions are not vetoed: in doubt,
-        the second opinion stands."""
+    def _denied(self, analysis: RuleAnalysis, category: str | None = None) -> bool:
+        """Every symptom the message names (of ``category``, when given) is explicitly
+        denied in its own clause ("I don't have any chest pain or shortness of breath";
+        "my back hurts but no numbness in my groin" for cauda equina) or is part of a
+        figure of speech ("I cut myself shaving"): the classifier, which reads neither,
+        is not asked to overrule that. History and risk questions are not vetoed: in
+        doubt, the second opinion stands."""
+        if category is not None:
+            of_category = [c for c in analysis.concepts
+                           if category in self.rules.categories_of(c.concept)
+                           and c.concept not in self.rules.not_symptoms]
+            return bool(of_category) and all(c.negated for c in of_category)
         idioms = [c for c in analysis.concepts if c.concept == "idiom"]
         symptoms = [c for c in analysis.concepts if c.concept not in self.rules.not_symptoms
                     and c.concept not in _QUALITIES and c.concept != "idiom"]

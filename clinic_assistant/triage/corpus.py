@@ -1,6 +1,6 @@
 """The triage corpus: emergencies and near misses, split by writing round and template.
 
-    train  train_round{1,2,6,7}.yml (hand-written) + the train templates
+    train  train_round{1,2,6,7,9,10}.yml (hand-written) + the train templates
     dev    dev_round{3,8}.yml (hand-written) + the dev templates; thresholds are chosen here
     test   test_round4.yml, test_round5.yml: hand-written by two more writers, frozen
            (SHA-256 in corpus/FROZEN.sha256), never used to choose anything
@@ -23,7 +23,8 @@ import yaml
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 ROUNDS = {
-    "train": ["train_round1.yml", "train_round2.yml", "train_round6.yml", "train_round7.yml"],
+    "train": ["train_round1.yml", "train_round2.yml", "train_round6.yml", "train_round7.yml",
+              "train_round9.yml", "train_round10.yml"],
     "dev": ["dev_round3.yml", "dev_round8.yml"],
     "test": ["test_round4.yml", "test_round5.yml"],
 }

@@ -136,6 +136,10 @@ class RuleLayer:
                         ))
         self._context.add(rules)
 
+    def categories_of(self, concept: str) -> set[str]:
+        """The categories whose rules use ``concept``."""
+        return self._categories_of.get(concept, set())
+
     def _words(self, text: str) -> list[str]:
         return [t.lower_ for t in self.nlp.make_doc(text)]
 
