@@ -133,6 +133,9 @@ def print_split(name: str, s: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rules-only", action="store_true", help="without the classifier")
+    parser.add_argument("--errors", choices=["train", "dev"],
+                        help="print that split's missed emergencies and false alarms "
+                             "(train: from cross-validation), for error analysis")
     parser.add_argument("--show-test-errors", action="store_true",
                         help="print the test sentences missed (for a final report only: "
                              "reading them turns the test set into a dev set)")
@@ -159,6 +162,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{verdict(worst >= TARGETS['category_recall'])}")
     print(f"  false alarms {test['false_alarms']:.1%} (<= 3%): "
           f"{verdict(test['false_alarms'] <= TARGETS['false_alarms'])}")
+    if args.errors:
+        chosen = next(v for k, v in results.items() if k.startswith(args.errors))
+        for label, text in chosen["missed"]:
+            print(f"  {args.errors} missed [{label}] {text}")
+        for family, text, cats in chosen["false_alarm_texts"]:
+            print(f"  {args.errors} false alarm [{family}] {text} -> {cats}")
     if args.show_test_errors:
         for label, text in test["missed"]:
             print(f"  missed [{label}] {text}")
