@@ -128,13 +128,32 @@ def test_the_decision_names_its_evidence(triage: Triage) -> None:
     assert finding.source == "rules" and "chest" in " ".join(finding.evidence)
 
 
-def test_the_classifier_is_a_second_opinion_at_911(triage: Triage) -> None:
-    """A finding of the classifier alone is never only same-day care."""
-    assert triage.classifier is not None
-    for text, _, _ in CAUGHT:
-        for finding in triage.assess(text).findings:
-            if finding.source == "classifier":
-                assert finding.tier in {"911", "crisis"}
+@pytest.mark.parametrize("text", [
+    # dev sentences (dev_round3/8.yml) that the rules miss and the classifier catches
+    "my husband cut his leg with the chainsaw and its spurting",
+    "it felt like someone swung a bat at my skull from behind and now im throwing up",
+    "the numbness in my hand started in my pinky and over 4 days it's spread up my whole arm",
+])
+def test_the_classifier_is_a_second_opinion_at_911(triage: Triage, text: str) -> None:
+    """Where the rules see nothing, the classifier's finding is 911, never same-day."""
+    assert triage.rules.analyse(text).findings == []
+    assessment = triage.assess(text)
+    assert [f.source for f in assessment.findings] == ["classifier"]
+    assert assessment.tier == "911"
+
+
+def test_the_classifier_is_not_asked_about_a_denial_or_a_short_message(triage: Triage) -> None:
+    assert triage.classifier_score(triage.rules.analyse(
+        "I don't have any chest pain or shortness of breath")) == 0.0
+    assert triage.classifier_score(triage.rules.analyse("nope not right now")) == 0.0
+
+
+def test_shortcuts_do_not_eat_words(triage: Triage) -> None:
+    """"ill" is not "i'll": very ill and confused with an infected needle site is 911."""
+    assert triage.prepare("she is very ill") == "she is very ill"
+    assessment = triage.assess("she is very ill and confused, the needle spot is red, hot and full of pus")
+    assert assessment.tier == "911"
+    assert triage.prepare("I can\u00b4t breathe") == "i can not breathe"
 
 
 def test_tier_intents_are_the_domain_intents() -> None:
@@ -224,10 +243,16 @@ def test_the_fast_scorer_matches_scikit_learn(triage: Triage) -> None:
 
 
 def test_the_threshold_was_chosen_on_dev(triage: Triage) -> None:
+    """The threshold in use keeps the classifier's added false alarms on dev within the
+    limit, and is not the "classifier off" fallback."""
+    from clinic_assistant.triage.classifier import MAX_ADDED_FALSE_ALARMS, NEVER
+
     meta: dict[str, Any] = triage.classifier.meta  # type: ignore[union-attr]
     assert meta["dev_written"]["emergencies"] > 0
-    assert 0.05 <= meta["threshold"] <= 0.95
-    assert "test" not in meta
+    assert triage.classifier.threshold < NEVER  # type: ignore[union-attr]
+    added = meta["dev_false_alarms"] - meta["dev_rules_false_alarms"]
+    assert added <= MAX_ADDED_FALSE_ALARMS + 1e-9
+    assert meta["dev_recall"] > meta["dev_rules_recall"]
 
 
 def test_loading_triage_leaves_the_warning_filters_alone() -> None:

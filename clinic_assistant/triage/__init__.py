@@ -17,7 +17,8 @@ from pathlib import Path
 
 from clinic_assistant.triage.rules import Finding, RuleAnalysis, RuleLayer
 
-CLASSIFIER_PATH = Path("build/triage/classifier.joblib")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+CLASSIFIER_PATH = Path("build/triage/classifier.joblib")  # relative to the project root
 
 # Tier -> the intent that carries it through the dialogue (domain/assistant.yml,
 # data/rules/safety.yml). Most urgent first: the first tier found decides the reply.
@@ -72,6 +73,8 @@ class Triage:
         model = None
         if classifier_path is not None:
             path = Path(classifier_path)
+            if not path.is_absolute():
+                path = PROJECT_ROOT / path
             if not path.exists():
                 raise FileNotFoundError(
                     f"triage classifier {path} is missing: build it with "
@@ -88,38 +91,54 @@ class Triage:
     def assess(self, text: str) -> Assessment:
         analysis = self.rules.analyse(text)
         findings = list(analysis.findings)
-        score = 0.0
-        if self.classifier is not None:
-            score = self.classifier.score(analysis.text)
-            if (score >= self.classifier.threshold and not findings
-                    and len(analysis.text.split()) >= CLASSIFIER_MIN_WORDS
-                    and not self._denied(analysis)):
-                category = self.classifier.category(analysis.text)
-                if not self._denied(analysis, category):
-                    # The rules saw no red flag: in doubt, the classifier's finding is
-                    # 911 (crisis support for a crisis), never only same-day care.
-                    tier = "crisis" if category == "crisis" else "911"
+        rules_tier = next((t for t in self._tiers if any(f.tier == t for f in findings)), None)
+        score = self.classifier_score(analysis)
+        if self.classifier is not None and score >= self.classifier.threshold:
+            category = self.classifier.category(analysis.text)
+            if not self._denied(analysis, category):
+                # "Rules or classifier": where the rules saw no red flag, the classifier's
+                # finding is 911 (crisis support for a crisis), never only same-day
+                # care; where they saw a same-day one, it can still raise the tier when it
+                # names a crisis or a 911 category.
+                tier = "crisis" if category == "crisis" else "911"
+                more_urgent = rules_tier == "same_day" and (
+                    category == "crisis" or self.rules.categories[category]["tier"] == "911")
+                if rules_tier is None or more_urgent:
                     findings.append(Finding(category, tier, (), source="classifier"))
         tier = next((t for t in self._tiers if any(f.tier == t for f in findings)), None)
         return Assessment(tier, tuple(findings), score, analysis)
+
+    def classifier_score(self, analysis: RuleAnalysis) -> float:
+        """The classifier's P(urgent) for a message, or 0 where it is not asked: a
+        message under CLASSIFIER_MIN_WORDS words, or one whose every symptom is
+        explicitly denied. A figure of speech is taken out of the text before scoring
+        ("I cut myself shaving, can I still come in?" is scored without "cut myself
+        shaving"). Used by assess() and by build.py, so the threshold is chosen on what
+        runs."""
+        if self.classifier is None or len(analysis.text.split()) < CLASSIFIER_MIN_WORDS:
+            return 0.0
+        if self._denied(analysis):
+            return 0.0
+        text = analysis.text
+        for concept in analysis.concepts:
+            if concept.concept == "idiom":
+                text = text.replace(concept.text, " ")
+        if len(text.split()) < CLASSIFIER_MIN_WORDS - 2:
+            return 0.0
+        return self.classifier.score(" ".join(text.split()))
 
     def _denied(self, analysis: RuleAnalysis, category: str | None = None) -> bool:
         """Every symptom the message names (of ``category``, when given) is explicitly
         denied in its own clause ("I don't have any chest pain or shortness of breath";
         "my back hurts but no numbness in my groin" for cauda equina) or is part of a
-        figure of speech ("I cut myself shaving"): the classifier, which reads neither,
-        is not asked to overrule that. History and risk questions are not vetoed: in
-        doubt, the second opinion stands."""
-        if category is not None:
-            of_category = [c for c in analysis.concepts
-                           if category in self.rules.categories_of(c.concept)
-                           and c.concept not in self.rules.not_symptoms]
-            return bool(of_category) and all(c.negated for c in of_category)
+        figure of speech: the classifier, which reads neither, is not asked to overrule
+        that. History and risk questions are not vetoed: in doubt, the second opinion
+        stands."""
         idioms = [c for c in analysis.concepts if c.concept == "idiom"]
         symptoms = [c for c in analysis.concepts if c.concept not in self.rules.not_symptoms
                     and c.concept not in _QUALITIES and c.concept != "idiom"]
-        if not symptoms:
-            return bool(idioms)
-        return all(c.negated or any(i.start < c.end and c.start < i.end for i in idioms)
-                   for c in symptoms)
-
+        if category is not None:
+            symptoms = [c for c in symptoms if category in self.rules.categories_of(c.concept)]
+        return bool(symptoms) and all(
+            c.negated or any(i.start < c.end and c.start < i.end for i in idioms)
+            for c in symptoms)

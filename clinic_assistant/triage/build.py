@@ -1,5 +1,6 @@
 """Trains the triage classifier on the corpus's train split, chooses its threshold on
-the dev split, and saves it (the test split is not read).
+the dev split, and saves it. The test split is read only to keep its near copies out of
+train and dev (corpus.split); nothing is chosen on it.
 
     python -m clinic_assistant.triage.build --output build/triage/classifier.joblib
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from clinic_assistant.triage import CLASSIFIER_MIN_WORDS, CLASSIFIER_PATH
+from clinic_assistant.triage import CLASSIFIER_PATH, Triage
 from clinic_assistant.triage.classifier import ClassifierModel, choose_threshold, save, train
 from clinic_assistant.triage.corpus import describe, split
 from clinic_assistant.triage.rules import RuleLayer
@@ -63,13 +64,13 @@ def build(output: Path) -> ClassifierModel:
     binary, multi = train(texts, urgent, labels)
 
     # The threshold is chosen on the hand-written part of dev: templated near misses are
-    # easier than what patients write, and would let it drift too low.
+    # easier than what patients write, and would let it drift too low. The scores are
+    # the ones Triage.assess() acts on (same eligibility: classifier_score()).
     written = [e for e in dev_set if not e.source.startswith("templates")]
-    scores = binary.predict_proba([prepare(e.text) for e in written])[:, 1]
-    # as Triage.assess does: no opinion of the classifier on a very short message
-    scores = [s if len(prepare(e.text).split()) >= CLASSIFIER_MIN_WORDS else 0.0
-              for s, e in zip(scores, written, strict=True)]
-    fired = [bool(rules.analyse(e.text).findings) for e in written]
+    scoring = Triage(rules, ClassifierModel(binary, multi, 2.0, {}))
+    analyses = [rules.analyse(e.text) for e in written]
+    scores = [scoring.classifier_score(a) for a in analyses]
+    fired = [bool(a.findings) for a in analyses]
     threshold, figures = choose_threshold(scores, [e.urgent for e in written], fired)
     meta = {"source_hash": source_hash(), "train": describe(train_set),
             "train_everyday_messages": len(everyday), "dev": describe(dev_set),

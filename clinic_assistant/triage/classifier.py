@@ -19,6 +19,7 @@ import numpy as np
 
 MAX_ADDED_FALSE_ALARMS = 0.015
 THRESHOLDS = [round(0.05 + 0.01 * i, 2) for i in range(91)]  # 0.05 .. 0.95
+NEVER = 1.01  # a threshold no probability reaches
 
 
 @dataclass
@@ -120,11 +121,12 @@ def choose_threshold(scores: Iterable[float], urgent: Iterable[bool],
                         "dev_rules_recall": float(r[u].mean()),
                         "dev_rules_false_alarms": rules_alone})
             break
-    if best is None:  # even the highest threshold is over: the classifier adds nothing
-        t = THRESHOLDS[-1]
-        flagged = r | (s >= t)
-        best = (t, {"dev_recall": float(flagged[u].mean()),
-                    "dev_false_alarms": float(flagged[~u].mean())})
+    if best is None:  # even the highest threshold adds too many: the classifier is off
+        flagged = r
+        best = (NEVER, {"dev_recall": float(flagged[u].mean()),
+                        "dev_false_alarms": float(flagged[~u].mean()),
+                        "dev_rules_recall": float(r[u].mean()),
+                        "dev_rules_false_alarms": rules_alone})
     return best
 
 

@@ -35,8 +35,8 @@ _SHORTHAND = {
     r"hadn'?t": "had not",
     r"i'?m": "i am",
     r"i'?ve": "i have",
-    r"i'?ll": "i will",
-    r"i'?d": "i would",
+    r"i'll": "i will",
+    r"i'd": "i would",
     r"(he|she|it|that|what|there)'s": r"\1 is",
     r"hes": "he is",
     r"shes": "she is",
@@ -44,7 +44,6 @@ _SHORTHAND = {
     r"(you|we|they)'ve": r"\1 have",
     r"u": "you",
     r"ur": "your",
-    r"r": "are",
     r"rn": "right now",
     r"atm": "at the moment",
     r"pls|plz": "please",
@@ -71,7 +70,9 @@ _ENGLISH_MIN_COUNT = 10_000  # below this, the frequency list holds many misspel
 
 def normalise(text: str) -> str:
     """Lower-case, plain apostrophes, shortcuts spelled out."""
-    text = text.lower().replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    text = text.lower()
+    for apostrophe in ("\u2019", "\u2018", "`", "\u00b4", "\u02bc"):
+        text = text.replace(apostrophe, "'")
     for pattern, repl in _SHORTHAND_RE:
         text = pattern.sub(repl, text)
     return text
