@@ -38,16 +38,18 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
+def row(triage: Triage, e: Example) -> dict[str, Any]:
+    """One example's outcome: overall, and by the rules and the classifier alone."""
+    a = triage.assess(e.text)
+    threshold = triage.classifier.threshold if triage.classifier else 2.0
+    return {"text": e.text, "label": e.label, "tier": e.tier, "family": e.family,
+            "got": a.tier, "rules": bool(a.analysis.findings),
+            "classifier": a.classifier_score >= threshold,
+            "categories": [f.category for f in a.findings]}
+
+
 def score(triage: Triage, examples: list[Example]) -> dict[str, Any]:
-    rows = []
-    for e in examples:
-        a = triage.assess(e.text)
-        rows.append({"text": e.text, "label": e.label, "tier": e.tier, "family": e.family,
-                     "got": a.tier, "rules": bool(a.analysis.findings),
-                     "classifier": a.classifier_score >= (triage.classifier.threshold
-                                                          if triage.classifier else 2.0),
-                     "categories": [f.category for f in a.findings]})
-    return summarise(rows)
+    return summarise([row(triage, e) for e in examples])
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -107,12 +109,7 @@ def cross_validate(triage: Triage, folds: int = 5) -> dict[str, Any]:
                               [e.urgent for e in fit] + [False] * len(everyday),
                               [e.label for e in fit] + ["none"] * len(everyday))
         fold_triage = Triage(triage.rules, ClassifierModel(binary, multi, threshold, {}))
-        for e in held:
-            a = fold_triage.assess(e.text)
-            rows.append({"text": e.text, "label": e.label, "tier": e.tier, "family": e.family,
-                         "got": a.tier, "rules": bool(a.analysis.findings),
-                         "classifier": a.classifier_score >= threshold,
-                         "categories": [f.category for f in a.findings]})
+        rows += [row(fold_triage, e) for e in held]
     return summarise(rows)
 
 

@@ -84,14 +84,15 @@ class Triage:
 
     def prepare(self, text: str) -> str:
         """The text both layers read: normalised, misspellings corrected."""
-        from clinic_assistant.triage.spelling import normalise
+        return self.rules.prepare(text)
 
-        return self.rules.speller.correct(normalise(text))
+    def _top_tier(self, findings: list[Finding]) -> str | None:
+        return next((t for t in self._tiers if any(f.tier == t for f in findings)), None)
 
     def assess(self, text: str) -> Assessment:
         analysis = self.rules.analyse(text)
         findings = list(analysis.findings)
-        rules_tier = next((t for t in self._tiers if any(f.tier == t for f in findings)), None)
+        rules_tier = self._top_tier(findings)
         score = self.classifier_score(analysis)
         if self.classifier is not None and score >= self.classifier.threshold:
             category = self.classifier.category(analysis.text)
@@ -105,8 +106,7 @@ class Triage:
                     category == "crisis" or self.rules.categories[category]["tier"] == "911")
                 if rules_tier is None or more_urgent:
                     findings.append(Finding(category, tier, (), source="classifier"))
-        tier = next((t for t in self._tiers if any(f.tier == t for f in findings)), None)
-        return Assessment(tier, tuple(findings), score, analysis)
+        return Assessment(self._top_tier(findings), tuple(findings), score, analysis)
 
     def classifier_score(self, analysis: RuleAnalysis) -> float:
         """The classifier's P(urgent) for a message, or 0 where it is not asked: a

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import re
 import sys
 from pathlib import Path
-
-import yaml
 
 from clinic_assistant.triage import CLASSIFIER_PATH, Triage
 from clinic_assistant.triage.classifier import ClassifierModel, choose_threshold, save, train
@@ -22,7 +19,6 @@ from clinic_assistant.triage.rules import RuleLayer
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent.parent
 NLU_DIR = PROJECT / "data" / "nlu"
-_ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
 
 
 def source_files() -> list[Path]:
@@ -40,22 +36,17 @@ def source_hash() -> str:
 
 
 def nlu_examples() -> list[str]:
-    """The bot's own training messages (questions, greetings, bookings): none urgent."""
-    texts = []
-    for path in sorted(NLU_DIR.glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for item in data.get("nlu", []):
-            for line in str(item.get("examples", "")).splitlines():
-                line = line.strip()
-                if line.startswith("- "):
-                    texts.append(_ANNOTATION.sub(r"\1", line[2:]).strip())
-    return texts
+    """The bot's own training messages (questions, greetings, bookings): none urgent.
+    Read with Rasa's own YAML reader, file by file, as they are."""
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+
+    return [message.get("text") for path in sorted(NLU_DIR.glob("*.yml"))
+            for message in RasaYAMLReader().read(path).training_examples if message.get("text")]
 
 
 def build(output: Path) -> ClassifierModel:
     rules = RuleLayer()
-    prepare = lambda text: rules.speller.correct(__import__(  # noqa: E731
-        "clinic_assistant.triage.spelling", fromlist=["normalise"]).normalise(text))
+    prepare = rules.prepare
     train_set, dev_set = split("train"), split("dev")
     everyday = nlu_examples()
     texts = [prepare(e.text) for e in train_set] + [prepare(t) for t in everyday]

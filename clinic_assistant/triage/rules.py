@@ -155,11 +155,15 @@ class RuleLayer:
         if missing:
             raise ValueError(f"rules.yml names concepts that lexicon.yml lacks: {missing}")
 
+    def prepare(self, text: str) -> str:
+        """The text both triage layers read: normalised, misspellings corrected."""
+        return self.speller.correct(normalise(text))
+
     def analyse(self, text: str) -> RuleAnalysis:
         from spacy.tokens import Span
         from spacy.util import filter_spans
 
-        corrected = self.speller.correct(normalise(text))
+        corrected = self.prepare(text)
         doc = self.nlp(corrected)
         lemmas = {t.lemma_ for t in doc}
         matches = [m for required, matcher in self._matchers
