@@ -43,7 +43,11 @@ endif
 ifndef STAFF_API_TOKEN
 STAFF_API_TOKEN := $(shell scripts/local-secret staff-api-token)
 endif
-export STAFF_SECRET_KEY STAFF_API_TOKEN
+# Keys conversation ids (the widget's signed tokens, hashed phone numbers): set once.
+ifndef CONVERSATION_ID_SECRET
+CONVERSATION_ID_SECRET := $(shell scripts/local-secret conversation-id-secret)
+endif
+export STAFF_SECRET_KEY STAFF_API_TOKEN CONVERSATION_ID_SECRET
 export VENV
 
 WIDGET_INSTALLED := widget/node_modules/.installed

@@ -149,6 +149,30 @@ conversation_reviews = sa.Table(
 )
 
 
+# The address a messaging conversation is sent to: the phone number (``+1…`` or
+# ``whatsapp:+1…``) or Messenger id whose keyed hash is the conversation id
+# (clinic_assistant/identity.py). Masked in the console until revealed; forget deletes it.
+conversation_contacts = sa.Table(
+    "conversation_contacts",
+    metadata,
+    sa.Column("conversation_id", sa.String(255), primary_key=True),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("address", sa.String(320), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Webhook deliveries already handled (Twilio MessageSid, Messenger message id), shared by
+# every replica and kept across restarts, so a replayed or re-delivered webhook is
+# acknowledged and not handled again, even after its conversation was forgotten.
+seen_webhooks = sa.Table(
+    "seen_webhooks",
+    metadata,
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("message_id", sa.String(255), primary_key=True),
+    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
+
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> sa.engine.Engine:
     """One engine per database URL per process; creates the project's tables."""
@@ -250,3 +274,32 @@ def record_notification(
         conn.execute(
             booking_requests.update().where(booking_requests.c.id == request_id).values(**values)
         )
+
+
+def remember_contact(engine: sa.engine.Engine, conversation_id: str, channel: str,
+                     address: str) -> None:
+    """Keeps (or updates) the address a messaging conversation is sent to."""
+    now = datetime.now(timezone.utc)
+    with engine.begin() as conn:
+        updated = conn.execute(
+            conversation_contacts.update()
+            .where(conversation_contacts.c.conversation_id == conversation_id)
+            .values(channel=channel, address=address, updated_at=now)
+        )
+        if updated.rowcount == 0:
+            try:
+                with conn.begin_nested():
+                    conn.execute(conversation_contacts.insert().values(
+                        conversation_id=conversation_id, channel=channel, address=address,
+                        updated_at=now))
+            except sa.exc.IntegrityError:  # written by another replica just now
+                pass
+
+
+def contact_of(engine: sa.engine.Engine, conversation_id: str) -> Optional[str]:
+    """The address of a messaging conversation (None for the widget and REST)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.select(conversation_contacts.c.address)
+            .where(conversation_contacts.c.conversation_id == conversation_id)
+        ).scalar()

@@ -20,8 +20,8 @@ from clinic_assistant.db import (
     booking_requests,
     conversation_reviews,
     handoff_tickets,
-    queue_updates,
 )
+from clinic_assistant import forget
 from clinic_assistant.triage import RED_FLAG_INTENTS
 
 # Rasa's SQL tracker store table (rasa/core/tracker_store.py, SQLTrackerStore)
@@ -344,23 +344,10 @@ def stats(engine: sa.engine.Engine, tz: ZoneInfo, now: Optional[datetime] = None
 
 
 def delete_conversations(engine: sa.engine.Engine, ids: list[str]) -> int:
-    """Deletes conversations everywhere: events, tickets, booking requests and their
-    status history, marks and reviews. The audit log keeps its lines (who viewed or
-    forgot which conversation id; no content). Returns how many conversations had events."""
-    if not ids:
-        return 0
-    with engine.begin() as conn:
-        found = conn.execute(sa.select(sa.func.count(sa.distinct(events.c.sender_id))).where(
-            events.c.sender_id.in_(ids))).scalar_one()
-        for table, kind in ((handoff_tickets, "handoff"), (booking_requests, "booking")):
-            item_ids = sa.select(table.c.id).where(table.c.conversation_id.in_(ids))
-            conn.execute(queue_updates.delete().where(
-                queue_updates.c.item_kind == kind, queue_updates.c.item_id.in_(item_ids)))
-            conn.execute(table.delete().where(table.c.conversation_id.in_(ids)))
-        conn.execute(annotations.delete().where(annotations.c.conversation_id.in_(ids)))
-        conn.execute(conversation_reviews.delete().where(conversation_reviews.c.conversation_id.in_(ids)))
-        conn.execute(sa.delete(events).where(events.c.sender_id.in_(ids)))
-    return int(found)
+    """Deletes conversations everywhere without taking their locks: only for when no
+    Rasa server is running (clinic_assistant/forget.py; the console and the commands
+    ask the Rasa server, which takes each conversation's lock first)."""
+    return forget.delete_conversations(engine, ids)
 
 
 def conversations_older_than(engine: sa.engine.Engine, days: int,

@@ -53,3 +53,37 @@ def hand_back(settings: Settings, conversation_id: str, staff_name: str) -> Outc
     if outcome.ok and outcome.message == "Sent to the patient.":
         return Outcome(True, "Handed back to the bot; the patient was told.")
     return outcome
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    ok: bool
+    deleted: int
+    message: str
+    reachable: bool = True  # False: the bot server did not answer at all
+
+
+def forget(settings: Settings, conversation_ids: list[str], staff_name: str) -> Forgotten:
+    """Asks the Rasa server to delete conversations, each under its lock, so that a
+    turn in progress cannot write one back after it was deleted."""
+    if not settings.staff_api_token:
+        return Forgotten(False, 0, "Forgetting needs the bot server's staff channel: "
+                                   "STAFF_API_TOKEN is empty. Nothing was deleted.")
+    try:
+        answer = requests.post(
+            f"{settings.rasa_url}/webhooks/staff/forget", timeout=TIMEOUT_SECONDS * 6,
+            json={"conversation_ids": conversation_ids, "staff_name": staff_name},
+            headers={"Authorization": f"Bearer {settings.staff_api_token}"},
+        )
+    except requests.RequestException as error:
+        return Forgotten(False, 0, f"The bot server could not be reached ({type(error).__name__}). "
+                                   "Nothing was deleted; try again.", reachable=False)
+    try:
+        data = answer.json()
+    except ValueError:
+        data = {}
+    if answer.status_code != 200:
+        reason = data.get("error") or f"HTTP {answer.status_code}"
+        return Forgotten(False, 0, f"The bot server refused: {reason}. Nothing was deleted.")
+    deleted = int(data.get("deleted") or 0)
+    return Forgotten(True, deleted, "The conversation was deleted everywhere.")

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from pathlib import Path
 from typing import Any, Callable
 
@@ -10,6 +12,13 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 PROJECT = TESTS.parent
 FIXTURES = TESTS / "fixtures"
+
+# Conversation ids are keyed with this secret (clinic_assistant/identity.py); `make`
+# exports this machine's, a bare `pytest` run gets one for the run (servers the
+# tests start inherit it).
+os.environ.setdefault("CONVERSATION_ID_SECRET", secrets.token_urlsafe(48))
+# the bot's staff channel (replies, hand-back, forget) in the servers the tests start
+os.environ.setdefault("STAFF_API_TOKEN", secrets.token_urlsafe(48))
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ PROFILE = ClinicProfile.load(PROJECT_ROOT / "clinic" / "profile.yml")
 def test_action_server_stopped_mid_conversation(
     tmp_path: Path, expected_text: Callable[[str], str]
 ) -> None:
-    sender = f"down-{uuid.uuid4().hex[:10]}"
+    sender = f"rest:down-{uuid.uuid4().hex[:10]}"
     with running_bot(tmp_path / "tracker.db") as bot:
         bot.send(sender, "hello")
         bot.actions.kill()
@@ -50,7 +50,7 @@ def test_hung_action_server_gets_the_apology_and_clinic_facts_still_show(
     hung.bind(("127.0.0.1", 0))
     hung.listen(64)
     url = f"http://127.0.0.1:{hung.getsockname()[1]}/webhook"
-    sender = f"hung-{uuid.uuid4().hex[:10]}"
+    sender = f"rest:hung-{uuid.uuid4().hex[:10]}"
     try:
         with ExitStack() as stack:
             rasa = stack.enter_context(

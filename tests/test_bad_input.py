@@ -10,7 +10,7 @@ from clinic_assistant.local_servers import Bot, texts
 
 
 def new_sender() -> str:
-    return f"bad-{uuid.uuid4().hex[:12]}"
+    return f"rest:bad-{uuid.uuid4().hex[:12]}"
 
 
 def reply_to(bot: Bot, message: str) -> list[str]:

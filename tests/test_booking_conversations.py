@@ -14,7 +14,7 @@ Say = Callable[[str], list[str]]
 
 
 def conversation(bot: Bot) -> tuple[str, Say]:
-    sender = f"book-{uuid.uuid4().hex[:10]}"
+    sender = f"rest:book-{uuid.uuid4().hex[:10]}"
     bot.send(sender, "hi")  # past the first-contact line
     return sender, lambda message: texts(bot.send(sender, message))
 

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import sqlite3
+import time
 import uuid
 from contextlib import ExitStack
 from typing import Any, Callable, Iterator
@@ -15,9 +16,10 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
+from clinic_assistant import identity
 from clinic_assistant.channels.common import urgent_first
 from clinic_assistant.channels.plain_text import chosen_payload, reply_text, split_text
-from clinic_assistant.local_servers import Bot, running_bot
+from clinic_assistant.local_servers import Bot, free_port, running_bot, start_rasa_server
 from rasa.shared.core.events import BotUttered, UserUttered
 from tests.platform_fakes import FakePlatform, fake_platform
 
@@ -27,15 +29,17 @@ WHATSAPP_NUMBER = "whatsapp:+17805550100"
 APP_SECRET = "facebook-app-secret-for-tests"
 VERIFY_TOKEN = "verify-me"
 PAGE_TOKEN = "page-token-for-tests"
-STAFF_TOKEN = "staff-token-for-messaging-tests"
+STAFF_TOKEN = "staff-token-for-the-messaging-tests-0123456789"
 
 
 class Messaging:
-    def __init__(self, bot: Bot, twilio: FakePlatform, graph: FakePlatform) -> None:
+    def __init__(self, bot: Bot, twilio: FakePlatform, graph: FakePlatform, replica: Any) -> None:
         self.bot, self.twilio, self.graph = bot, twilio, graph
+        self.replica = replica  # a second Rasa server on the same database
 
-    def twilio_post(self, channel: str, params: dict[str, str], signature: str | None = "sign") -> requests.Response:
-        url = f"{self.bot.rasa.url}/webhooks/{channel}/webhook"
+    def twilio_post(self, channel: str, params: dict[str, str], signature: str | None = "sign",
+                    server: str | None = None) -> requests.Response:
+        url = f"{server or self.bot.rasa.url}/webhooks/{channel}/webhook"
         headers = {}
         if signature == "sign":
             headers["X-Twilio-Signature"] = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
@@ -51,19 +55,34 @@ class Messaging:
         assert answer.status_code == 200, answer.text
         return answer
 
-    def messenger_post(self, body: dict[str, Any], secret: str = APP_SECRET) -> requests.Response:
+    def messenger_post(self, body: dict[str, Any], secret: str = APP_SECRET,
+                       server: str | None = None) -> requests.Response:
         raw = json.dumps(body).encode()
         signature = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-        return requests.post(f"{self.bot.rasa.url}/webhooks/facebook/webhook", data=raw, timeout=30,
+        return requests.post(f"{server or self.bot.rasa.url}/webhooks/facebook/webhook", data=raw, timeout=30,
                              headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature})
 
+    def staff(self, path: str, body: dict[str, Any]) -> requests.Response:
+        return requests.post(f"{self.bot.rasa.url}/webhooks/staff/{path}", json=body, timeout=60,
+                             headers={"Authorization": f"Bearer {STAFF_TOKEN}"})
+
     def user_texts(self, sender: str) -> list[str]:
-        return self.bot.user_texts(sender)
+        return self.bot.user_texts(conversation_of(sender))
 
 
-def page_event(sender: str, message: dict[str, Any]) -> dict[str, Any]:
-    return {"object": "page", "entry": [{"id": "page", "time": 1, "messaging": [
-        {"sender": {"id": sender}, "recipient": {"id": "page"}, "timestamp": 1, "message": message}]}]}
+def conversation_of(address: str) -> str:
+    """The conversation id the bot files a phone number's or Messenger id's messages under."""
+    if address.startswith("whatsapp:"):
+        return identity.address_conversation("whatsapp", address)
+    if address.startswith("+"):
+        return identity.address_conversation("sms", address)
+    return identity.address_conversation("messenger", address)
+
+
+def page_event(sender: str, message: dict[str, Any], at: float | None = None) -> dict[str, Any]:
+    stamp = int((time.time() if at is None else at) * 1000)
+    return {"object": "page", "entry": [{"id": "page", "time": stamp, "messaging": [
+        {"sender": {"id": sender}, "recipient": {"id": "page"}, "timestamp": stamp, "message": message}]}]}
 
 
 def new_phone() -> str:
@@ -84,7 +103,9 @@ def messaging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Messaging]:
             "STAFF_API_TOKEN": STAFF_TOKEN,
         }
         bot = stack.enter_context(running_bot(tmp_path_factory.mktemp("messaging") / "tracker.db", rasa_env=env))
-        yield Messaging(bot, twilio, graph)
+        replica = stack.enter_context(start_rasa_server(
+            free_port(), 0, bot.tracker_db, action_url=f"{bot.actions.url}/webhook", name="replica", **env))
+        yield Messaging(bot, twilio, graph, replica)
 
 
 # --- SMS ------------------------------------------------------------------------------
@@ -130,7 +151,7 @@ def test_a_booking_request_completed_over_sms(messaging: Messaging) -> None:
     assert "sent" in messaging.twilio.sent(phone)[-1].lower()
     with sqlite3.connect(messaging.bot.tracker_db) as db:
         row = db.execute("SELECT name, phone, channel, status FROM booking_requests WHERE conversation_id = ?",
-                         (phone,)).fetchone()
+                         (conversation_of(phone),)).fetchone()
     assert row == ("Sam Lee", phone, "twilio", "new")
 
 
@@ -176,7 +197,7 @@ def test_a_platform_error_does_not_lose_the_patients_message(messaging: Messagin
         messaging.twilio.failing = False
     assert answer.status_code == 200
     assert messaging.user_texts(phone) == ["Do you direct bill insurance?"]
-    assert f"Could not send a twilio reply to conversation {phone}" in messaging.bot.rasa.log_tail(200)
+    assert f"Could not send a twilio reply to conversation {conversation_of(phone)}" in messaging.bot.rasa.log_tail(200)
     messaging.sms(phone, "hello")  # the platform is back: the conversation goes on
     assert messaging.twilio.sent(phone)
 
@@ -198,9 +219,104 @@ def test_a_staff_reply_reaches_an_sms_patient(messaging: Messaging) -> None:
     messaging.sms(phone, "skip")
     answer = requests.post(f"{messaging.bot.rasa.url}/webhooks/staff/reply", timeout=30,
                            headers={"Authorization": f"Bearer {STAFF_TOKEN}"},
-                           json={"conversation_id": phone, "text": "Hi, this is Anna.", "staff_name": "Anna"})
+                           json={"conversation_id": conversation_of(phone), "text": "Hi, this is Anna.",
+                                 "staff_name": "Anna"})
     assert answer.json() == {"ok": True, "channel": "twilio", "delivered": True}
     assert messaging.twilio.sent(phone)[-1] == "Anna (clinic staff): Hi, this is Anna."
+
+
+# --- whose conversation it is (issue #15) ------------------------------------------------
+def all_stored_text(database: Any) -> str:
+    """Every value of every table of the database, as one text."""
+    with sqlite3.connect(database) as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return "\n".join(str(row) for table in tables for row in db.execute(f'SELECT * FROM "{table}"'))
+
+
+def test_a_phone_number_is_never_a_conversation_id(messaging: Messaging) -> None:
+    phone = new_phone()
+    messaging.sms(phone, "hi")
+    messaging.sms("whatsapp:" + phone, "hi", channel="whatsapp")
+    with sqlite3.connect(messaging.bot.tracker_db) as db:
+        ids = {sender for (sender,) in db.execute("SELECT DISTINCT sender_id FROM events")}
+        contacts = dict(db.execute("SELECT conversation_id, address FROM conversation_contacts"))
+    assert not [i for i in ids if phone[2:] in i]
+    sms, whatsapp = conversation_of(phone), conversation_of("whatsapp:" + phone)
+    assert sms.startswith("sms:") and whatsapp.startswith("whatsapp:") and {sms, whatsapp} <= ids
+    assert contacts[sms] == phone and contacts[whatsapp] == "whatsapp:" + phone
+
+
+@pytest.mark.parametrize("sender", ["phone", "sms-id", "web-id"])
+def test_the_rest_channel_cannot_name_another_channels_conversation(messaging: Messaging, sender: str) -> None:
+    phone = new_phone()
+    messaging.sms(phone, "my name is Sam Lee")
+    named = {"phone": phone, "sms-id": conversation_of(phone), "web-id": "web:" + "0" * 32}[sender]
+    answer = messaging.bot.post(named, "what did I say before?")
+    assert answer.status_code == 400
+    assert "REST channel cannot use" in answer.json()["error"] or "'sender' must be" in answer.json()["error"]
+    assert messaging.user_texts(phone) == ["my name is Sam Lee"]
+
+
+def test_a_staff_reply_goes_to_the_channel_the_id_names(messaging: Messaging) -> None:
+    """Someone writing "into" an SMS conversation from another channel cannot take
+    the staff's replies: they go to the patient's phone."""
+    phone = new_phone()
+    messaging.sms(phone, "I want to talk to a person")
+    messaging.sms(phone, "skip")
+    messaging.bot.post(phone, "it's me on the website now")  # refused (400), see above
+    answer = messaging.staff("reply", {"conversation_id": conversation_of(phone), "text": "Hi, Anna here.",
+                                       "staff_name": "Anna"})
+    assert answer.json() == {"ok": True, "channel": "twilio", "delivered": True}
+    assert messaging.twilio.sent(phone)[-1] == "Anna (clinic staff): Hi, Anna here."
+
+
+def test_forget_leaves_no_number_or_name_anywhere(messaging: Messaging) -> None:
+    phone = new_phone()
+    for text in ["I'd like to book an appointment", "Priya Ramanathan", phone[2:], "Tuesday afternoon",
+                 "my sore neck", "new", "1"]:
+        messaging.sms(phone, text)
+    messaging.sms(phone, "I want to talk to a person")
+    stored = all_stored_text(messaging.bot.tracker_db)
+    assert phone[2:] in stored and "Ramanathan" in stored  # kept while the conversation exists
+    answer = messaging.staff("forget", {"conversation_ids": [conversation_of(phone)], "staff_name": "Anna"})
+    assert answer.status_code == 200 and answer.json()["deleted"] == 1
+    stored = all_stored_text(messaging.bot.tracker_db)
+    assert phone[2:] not in stored and "Ramanathan" not in stored
+
+
+def test_a_replayed_webhook_is_not_handled_again_on_another_replica(messaging: Messaging) -> None:
+    """After the conversation was forgotten, a captured, correctly signed webhook sent
+    again to another replica is acknowledged and not handled (nothing stored or sent)."""
+    phone = new_phone()
+    params = {"From": phone, "To": SMS_NUMBER, "Body": "my knee hurts", "MessageSid": "SMreplay" + phone[2:]}
+    assert messaging.twilio_post("twilio", params).status_code == 200
+    messaging.twilio.wait_for(phone, 2)
+    assert messaging.staff("forget", {"conversation_ids": [conversation_of(phone)],
+                                      "staff_name": "Anna"}).json()["deleted"] == 1
+    sent_before = len(messaging.twilio.sent(phone))
+    replay = messaging.twilio_post("twilio", params, server=messaging.replica.url)
+    assert replay.status_code == 200 and "<Response>" in replay.text
+    assert messaging.user_texts(phone) == []
+    assert len(messaging.twilio.sent(phone)) == sent_before
+
+
+def test_a_messenger_event_older_than_the_retry_period_is_not_handled(messaging: Messaging) -> None:
+    psid = str(uuid.uuid4().int)[:16]
+    old = page_event(psid, {"mid": "old" + psid, "text": "hello"}, at=time.time() - 37 * 3600)
+    answer = messaging.messenger_post(old)
+    assert answer.status_code == 200 and answer.text == "EVENT_RECEIVED"
+    assert messaging.user_texts(psid) == []
+    recent = page_event(psid, {"mid": "new" + psid, "text": "hello"}, at=time.time() - 60)
+    messaging.messenger_post(recent)
+    assert messaging.user_texts(psid) == ["hello"]
+
+
+def test_a_messenger_signature_with_non_ascii_characters_is_refused(messaging: Messaging) -> None:
+    raw = json.dumps(page_event("123", {"mid": "z", "text": "hi"})).encode()
+    answer = requests.post(f"{messaging.bot.rasa.url}/webhooks/facebook/webhook", data=raw, timeout=10,
+                           headers={"Content-Type": "application/json",
+                                    "X-Hub-Signature-256": "sha256=é".encode("utf-8")})
+    assert answer.status_code == 403
 
 
 # --- Messenger --------------------------------------------------------------------------

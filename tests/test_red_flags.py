@@ -69,7 +69,7 @@ async def test_a_button_payload_is_not_triaged(nlu_agent: Any) -> None:
 def test_red_flag_reply_is_the_only_reply_that_turn(
     bot: Bot, expected_text: Callable[[str], str]
 ) -> None:
-    sender = f"rf-{uuid.uuid4().hex[:10]}"
+    sender = f"rest:rf-{uuid.uuid4().hex[:10]}"
     bot.send(sender, "hello")
     replies = bot.send(sender, "I have chest pain and my left arm feels numb")
     assert [r.get("text") for r in replies if "text" in r] == [
@@ -87,13 +87,13 @@ def test_red_flag_reply_is_the_only_reply_that_turn(
 def test_each_tier_gets_its_reply(
     bot: Bot, expected_text: Callable[[str], str], tier: str, text: str
 ) -> None:
-    sender = f"rf-{uuid.uuid4().hex[:10]}"
+    sender = f"rest:rf-{uuid.uuid4().hex[:10]}"
     bot.send(sender, "hi")
     assert texts(bot.send(sender, text)) == [expected_text(f"utter_{TIER_INTENTS[tier]}")]
 
 
 def test_same_day_reply_names_811_and_when_to_call_911(bot: Bot) -> None:
-    sender = f"rf-{uuid.uuid4().hex[:10]}"
+    sender = f"rest:rf-{uuid.uuid4().hex[:10]}"
     bot.send(sender, "hi")
     reply = texts(bot.send(sender, "there's pus where the needle went in and I have chills"))[0]
     assert "today" in reply and "811" in reply and "911" in reply
@@ -102,7 +102,7 @@ def test_same_day_reply_names_811_and_when_to_call_911(bot: Bot) -> None:
 def test_a_red_flag_while_staff_have_the_conversation_still_gets_the_reply(
     bot: Bot, expected_text: Callable[[str], str]
 ) -> None:
-    sender = f"rf-{uuid.uuid4().hex[:10]}"
+    sender = f"rest:rf-{uuid.uuid4().hex[:10]}"
     bot.send(sender, "hi")
     bot.send(sender, "I want to talk to a human")
     bot.send(sender, "skip")  # no contact details: the conversation is handed off
@@ -111,7 +111,7 @@ def test_a_red_flag_while_staff_have_the_conversation_still_gets_the_reply(
 
 
 def test_crisis_reply_gives_911_and_988(bot: Bot) -> None:
-    sender = f"rf-{uuid.uuid4().hex[:10]}"
+    sender = f"rest:rf-{uuid.uuid4().hex[:10]}"
     bot.send(sender, "hi")
     reply = texts(bot.send(sender, "I don't want to live anymore"))[0]
     assert "911" in reply and "9-8-8" in reply
@@ -123,7 +123,7 @@ def test_red_flag_inside_a_long_message_is_still_caught(
     story = "I've had back pain for years and tried lots of things. " * 60
     message = story + "Since this morning I've lost control of my bladder."
     assert len(message) > 2000
-    sender = f"rf-{uuid.uuid4().hex[:10]}"
+    sender = f"rest:rf-{uuid.uuid4().hex[:10]}"
     bot.send(sender, "hi")
     assert texts(bot.send(sender, message)) == [expected_text("utter_red_flag_emergency")]
 
@@ -131,14 +131,14 @@ def test_red_flag_inside_a_long_message_is_still_caught(
 def test_soreness_after_needling_is_answered_calmly(
     bot: Bot, expected_text: Callable[[str], str]
 ) -> None:
-    sender = f"rf-{uuid.uuid4().hex[:10]}"
+    sender = f"rest:rf-{uuid.uuid4().hex[:10]}"
     bot.send(sender, "hi")
     replies = texts(bot.send(sender, "I'm a bit sore and bruised after needling yesterday"))
     assert replies == [expected_text("utter_faq_soreness_after")]
 
 
 def test_conversation_is_flagged_urgent_in_the_log(bot: Bot) -> None:
-    sender = f"rf-{uuid.uuid4().hex[:10]}"
+    sender = f"rest:rf-{uuid.uuid4().hex[:10]}"
     bot.send(sender, "what is dry needling")
     bot.send(sender, "I fainted after my appointment")
     with sqlite3.connect(bot.tracker_db) as conn:
@@ -152,7 +152,7 @@ def test_conversation_is_flagged_urgent_in_the_log(bot: Bot) -> None:
 def test_red_flag_as_the_very_first_message_comes_before_the_introduction(
     bot: Bot, expected_text: Callable[[str], str]
 ) -> None:
-    sender = f"rf-{uuid.uuid4().hex[:10]}"
+    sender = f"rest:rf-{uuid.uuid4().hex[:10]}"
     replies = bot.send(sender, "I think I'm having a heart attack")
     assert replies[0]["text"] == expected_text("utter_red_flag_emergency")
     assert replies[1]["custom"] == {"urgent": True, "tier": "911"}

@@ -1,7 +1,10 @@
 """End to end: the real Rasa server and action server, talked to over the REST channel."""
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Callable
@@ -15,7 +18,7 @@ from clinic_assistant.local_servers import Bot, running_bot, texts
 
 
 def new_sender() -> str:
-    return f"test-{uuid.uuid4().hex[:12]}"
+    return f"rest:test-{uuid.uuid4().hex[:12]}"
 
 
 def test_first_reply_says_it_is_an_automated_assistant(bot: Bot) -> None:
@@ -160,3 +163,43 @@ def test_the_same_message_twice_at_once_is_handled_once(bot: Bot) -> None:
     assert texts(answers[0].json()) == texts(answers[1].json()) != []
     assert sorted(a.headers.get("X-Clinic-Replayed", "") for a in answers) == ["", "true"]
     assert bot.user_texts(sender) == ["hi", "how long does a session take"]
+
+
+def forget_while_talking(bot: Bot, forget: Callable[[str], None]) -> list[str]:
+    """Messages in a loop in one conversation while it is forgotten; returns the
+    patient messages stored afterwards."""
+    sender = new_sender()
+    for number in range(3):
+        bot.send(sender, f"before {number}: what is dry needling")
+    stop = threading.Event()
+
+    def talk() -> None:
+        for number in range(300):  # bounded: at most 300 turns
+            if stop.is_set():
+                return
+            bot.post(sender, f"during {number}: does it hurt")
+
+    talker = threading.Thread(target=talk)
+    talker.start()
+    try:
+        time.sleep(0.5)
+        forget(sender)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        talker.join(timeout=120)
+    return bot.user_texts(sender)
+
+
+def test_forget_waits_for_a_turn_in_progress(bot: Bot) -> None:
+    """A turn that loaded the conversation before it was forgotten must not write it
+    back afterwards (the Rasa server deletes it under the conversation's lock)."""
+    def forget(sender: str) -> None:
+        answer = requests.post(f"{bot.rasa.url}/webhooks/staff/forget", timeout=60,
+                               headers={"Authorization": f"Bearer {os.environ['STAFF_API_TOKEN']}"},
+                               json={"conversation_ids": [sender], "staff_name": "Anna"})
+        assert answer.status_code == 200 and answer.json()["deleted"] == 1
+
+    for _ in range(3):
+        stored = forget_while_talking(bot, forget)
+        assert not [text for text in stored if text.startswith("before")]

@@ -16,7 +16,7 @@ PROFILE = ClinicProfile.load(PROJECT_ROOT / "clinic" / "profile.yml")
 
 
 def new_sender() -> str:
-    return f"safe-{uuid.uuid4().hex[:10]}"
+    return f"rest:safe-{uuid.uuid4().hex[:10]}"
 
 
 @pytest.mark.parametrize(

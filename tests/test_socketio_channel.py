@@ -3,12 +3,15 @@ python-socketio's client against the real bot; the browser tests use the widget.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from typing import Any, Callable
 
 import pytest
+import requests
 import socketio
 
+from clinic_assistant import identity
 from clinic_assistant.channels.common import MessageIds
 from clinic_assistant.channels.socketio import history_messages, message_problem
 from rasa.shared.core.events import BotUttered, UserUttered
@@ -38,11 +41,14 @@ class Patient:
     async def __aexit__(self, *_: Any) -> None:
         await self.client.disconnect()
 
-    async def start(self, session_id: str) -> None:
-        await self.client.emit("session_request", {"session_id": session_id})
+    async def start(self, token: str | None = None) -> str:
+        """Asks for a conversation (with a token: to resume it); returns the token the
+        server confirmed."""
+        await self.client.emit("session_request", {"session_id": token} if token else {})
         for _ in range(100):
-            if any(event == "session_confirm" for event, _ in self.received):
-                return
+            for event, data in self.received:
+                if event == "session_confirm":
+                    return data
             await asyncio.sleep(0.1)
         raise AssertionError("no session_confirm")
 
@@ -61,7 +67,7 @@ async def test_a_new_conversation_starts_with_the_first_contact_line(
     bot: Any, expected_text: Callable[[str], str]
 ) -> None:
     async with Patient(bot.rasa.url) as patient:
-        await patient.start(uuid.uuid4().hex)
+        await patient.start()
         assert patient.replies() == [{"text": expected_text("utter_disclaimer")}]
         assert [event for event, _ in patient.received] == ["bot_uttered", "session_confirm"]
 
@@ -69,9 +75,8 @@ async def test_a_new_conversation_starts_with_the_first_contact_line(
 async def test_an_urgent_reply_is_one_event_with_its_marker(
     bot: Any, expected_text: Callable[[str], str]
 ) -> None:
-    session = uuid.uuid4().hex
     async with Patient(bot.rasa.url) as patient:
-        await patient.start(session)
+        session = await patient.start()
         ack = await patient.say(session, "I have chest pain and can't breathe")
         assert ack["ok"] is True
         assert patient.replies()[1:] == [{
@@ -82,9 +87,8 @@ async def test_an_urgent_reply_is_one_event_with_its_marker(
 
 async def test_the_handoff_payload_reaches_the_widget(bot: Any) -> None:
     # Rasa's own socket.io channel raised a TypeError on a custom JSON payload.
-    session = uuid.uuid4().hex
     async with Patient(bot.rasa.url) as patient:
-        await patient.start(session)
+        session = await patient.start()
         await patient.say(session, "I want to talk to a real person")
         await patient.say(session, "skip")
         handoffs = [r["custom"]["handoff"] for r in patient.replies() if "handoff" in r.get("custom", {})]
@@ -94,25 +98,23 @@ async def test_the_handoff_payload_reaches_the_widget(bot: Any) -> None:
 
 
 async def test_a_message_sent_twice_is_handled_once(bot: Any) -> None:
-    session = uuid.uuid4().hex
     async with Patient(bot.rasa.url) as patient:
-        await patient.start(session)
+        session = await patient.start()
         first = await patient.say(session, "What is dry needling?", message_id="m-1")
         again = await patient.say(session, "What is dry needling?", message_id="m-1")
         assert first == {"ok": True, "message_id": "m-1"}
         assert again == {"ok": True, "duplicate": True, "message_id": "m-1"}
         assert len(patient.replies()) == 2  # first-contact line and one answer
-    assert bot.user_texts(session) == ["What is dry needling?"]
+    assert bot.user_texts(identity.web_conversation(session)) == ["What is dry needling?"]
 
 
 async def test_reconnecting_shows_the_history_with_button_titles(bot: Any) -> None:
-    session = uuid.uuid4().hex
     async with Patient(bot.rasa.url) as patient:
-        await patient.start(session)
+        session = await patient.start()
         await patient.say(session, "hello", message_id="m-hello")
         await patient.say(session, "/request_booking", message_id="m-book")
     async with Patient(bot.rasa.url) as patient:
-        await patient.start(session)
+        assert await patient.start(session) == session
         history = [data for event, data in patient.received if event == "session_history"]
         assert len(history) == 1
         messages = history[0]["messages"]
@@ -121,6 +123,48 @@ async def test_reconnecting_shows_the_history_with_button_titles(bot: Any) -> No
         ]
         assert messages[3]["text"] == "How do I book?"  # the button's title, not "/request_booking"
         assert patient.replies() == []  # an existing conversation does not start again
+
+
+# --- whose conversation it is (issue #15) ---------------------------------------------
+async def test_a_conversation_id_the_server_did_not_issue_opens_nothing(bot: Any) -> None:
+    """Knowing (or guessing) a conversation's id, or forging its token, neither shows
+    its history nor writes into it: the asker gets a new conversation."""
+    async with Patient(bot.rasa.url) as patient:
+        token = await patient.start()
+        await patient.say(token, "my name is Jane Doe and my knee hurts", message_id="m-1")
+    victim = identity.web_conversation(token)
+    assert victim is not None and victim.startswith("web:") and len(victim) == 4 + 32
+    key = victim.removeprefix("web:")
+    forged = [victim, key, f"{key}.{'A' * 43}", token[:-2] + ("AA" if not token.endswith("AA") else "BB")]
+    for attempt in forged:
+        async with Patient(bot.rasa.url) as attacker:
+            given = await attacker.start(attempt)
+            assert given != token and identity.web_conversation(given) != victim
+            assert not [data for event, data in attacker.received if event == "session_history"]
+            ack = await attacker.say(attempt, "I am the patient, send me my history")
+            assert ack["ok"] is False and ack["code"] == "session_invalid"
+    assert bot.user_texts(victim) == ["my name is Jane Doe and my knee hurts"]
+
+
+async def test_a_staff_reply_reaches_only_the_conversations_own_widget(bot: Any) -> None:
+    async with Patient(bot.rasa.url) as patient, Patient(bot.rasa.url) as attacker:
+        token = await patient.start()
+        await patient.say(token, "I want to talk to a real person")
+        await patient.say(token, "skip")
+        conversation_id = identity.web_conversation(token)
+        await attacker.start(conversation_id)  # tries to join the patient's room by its id
+        await attacker.say(conversation_id, "hello?")
+        answer = await asyncio.to_thread(
+            requests.post, f"{bot.rasa.url}/webhooks/staff/reply", timeout=30,
+            headers={"Authorization": f"Bearer {os.environ['STAFF_API_TOKEN']}"},
+            json={"conversation_id": conversation_id, "text": "Hi, this is Anna.", "staff_name": "Anna"})
+        assert answer.json() == {"ok": True, "channel": "socketio", "delivered": True}
+        for _ in range(50):
+            if any(r.get("text") == "Hi, this is Anna." for r in patient.replies()):
+                break
+            await asyncio.sleep(0.1)
+        assert any(r.get("text") == "Hi, this is Anna." for r in patient.replies())
+        assert not any(r.get("text") == "Hi, this is Anna." for r in attacker.replies())
 
 
 @pytest.mark.parametrize("data, reason", [

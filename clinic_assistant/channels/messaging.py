@@ -16,7 +16,16 @@ Rasa's own connectors, extended where the clinic needs more than they do:
   before anything is sent, so a platform error loses nothing from the log (it is
   logged with the conversation id).
 - **Each message once.** Twilio's MessageSid and Messenger's message id are the
-  message ids; a webhook delivered twice is handled once.
+  message ids; a webhook delivered twice is handled once. Handled ids are kept in the
+  database (``seen_webhooks``), shared by every replica and kept across restarts, so a
+  signed webhook replayed later (even after its conversation was forgotten) is
+  acknowledged and not handled again; a Messenger event older than Meta's retry
+  period (``MESSENGER_MAX_EVENT_AGE_HOURS``, 36 by default) is acknowledged and
+  dropped. Twilio's requests carry no time, so for them the kept ids are the check
+  (``WEBHOOK_IDS_KEPT_DAYS``, 90 by default).
+- **The phone number is not the conversation id.** The conversation id is a keyed
+  hash of the number or Messenger id (``sms:…``, ``whatsapp:…``, ``messenger:…``;
+  clinic_assistant/identity.py); the number is kept as the conversation's contact.
 - **Settings from the environment only** (no secret in credentials.yml); a channel
   whose settings are missing answers 503 and says which.
 
@@ -30,7 +39,11 @@ import hashlib
 import hmac
 import logging
 import os
+import time
+from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Optional
+
+import sqlalchemy as sa
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -38,8 +51,11 @@ from sanic.exceptions import ServiceUnavailable
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from clinic_assistant import identity
 from clinic_assistant.channels.common import MessageIds, buttons_of, json_body, urgent_first
 from clinic_assistant.channels.plain_text import NUMBER_REPLY, chosen_payload, reply_text, split_text
+from clinic_assistant.db import engine_for, remember_contact, seen_webhooks
+from clinic_assistant.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +98,45 @@ def _env(*names: str) -> dict[str, str]:
     return {name: os.environ.get(name, "").strip() for name in names}
 
 
+def _number(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+
+
+def _engine() -> sa.engine.Engine:
+    return engine_for(Settings.from_env().database_url)
+
+
+class SeenWebhooks:
+    """Message ids of handled webhooks, in the database shared by every replica."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self._last_cleanup = 0.0
+
+    def seen(self, message_id: str) -> bool:
+        with _engine().connect() as conn:
+            return conn.execute(sa.select(seen_webhooks.c.message_id).where(
+                seen_webhooks.c.channel == self.channel,
+                seen_webhooks.c.message_id == message_id)).first() is not None
+
+    def add(self, message_id: str) -> None:
+        now = datetime.now(timezone.utc)
+        with _engine().begin() as conn:
+            try:
+                with conn.begin_nested():
+                    conn.execute(seen_webhooks.insert().values(
+                        channel=self.channel, message_id=message_id[:255], seen_at=now))
+            except sa.exc.IntegrityError:  # another replica handled a copy at the same time
+                pass
+            if time.monotonic() - self._last_cleanup > 3600:  # hourly: forget old ids
+                self._last_cleanup = time.monotonic()
+                kept = timedelta(days=_number("WEBHOOK_IDS_KEPT_DAYS", 90))
+                conn.execute(seen_webhooks.delete().where(seen_webhooks.c.seen_at < now - kept))
+
+
 class MessagingInput(InputChannel):
     """What the three messaging channels share: the turn, options, ordering, sending."""
 
@@ -89,6 +144,17 @@ class MessagingInput(InputChannel):
 
     def __init__(self) -> None:
         self.message_ids = MessageIds()
+        self.seen_webhooks = SeenWebhooks(self.name())
+
+    def conversation_of(self, address: str) -> str:
+        """The conversation id of a sender's number or Messenger id."""
+        return identity.address_conversation(identity.KIND_OF_CHANNEL[self.name()], address)
+
+    def remember(self, conversation_id: str, address: str) -> None:
+        """Keeps the address staff replies are sent to. Written on every message (one
+        small UPDATE), so a conversation forgotten between two messages gets it back
+        with the next one."""
+        remember_contact(_engine(), conversation_id, self.name(), address)
 
     @classmethod
     def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> "MessagingInput":
@@ -112,21 +178,30 @@ class MessagingInput(InputChannel):
 
     async def handle_turn(
         self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-        sender_id: str, text: str, message_id: str, metadata: Optional[dict[str, Any]] = None,
+        address: str, text: str, message_id: str, metadata: Optional[dict[str, Any]] = None,
     ) -> None:
+        """One patient message from ``address`` (phone number or Messenger id)."""
+        sender_id = self.conversation_of(address)
         if message_id and not self.message_ids.claim(sender_id, message_id):
             logger.info("Skipped %s message %s: already handled", self.name(), message_id)
             return
-        payload = None
-        if NUMBER_REPLY.match(text):  # only then is the conversation's record needed here
-            tracker = await request.app.ctx.agent.tracker_store.retrieve(sender_id)
-            payload = chosen_payload(text, tracker.events if tracker else [])
         collector = Collector()
         try:
+            if message_id and self.seen_webhooks.seen(message_id):
+                logger.info("Skipped %s message %s: handled before (a replayed or re-delivered "
+                            "webhook)", self.name(), message_id)
+                return
+            self.remember(sender_id, address)
+            payload = None
+            if NUMBER_REPLY.match(text):  # only then is the conversation's record needed here
+                tracker = await request.app.ctx.agent.tracker_store.retrieve(sender_id)
+                payload = chosen_payload(text, tracker.events if tracker else [])
             await on_new_message(UserMessage(
                 payload or text, collector, sender_id, input_channel=self.name(),
                 message_id=message_id or None, metadata=metadata,
             ))
+            if message_id:
+                self.seen_webhooks.add(message_id)
         except Exception as error:
             if message_id:
                 self.message_ids.release(sender_id, message_id)
@@ -141,7 +216,7 @@ class MessagingInput(InputChannel):
         output = self.get_output_channel()
         for message in urgent_first(collector.messages):
             try:
-                await output.send_response(sender_id, message)
+                await output.send_response(address, message)
             except Exception as error:  # the patient's message and the replies are on record
                 logger.error("Could not send a %s reply to conversation %s: %s",
                              self.name(), sender_id, error)
@@ -296,7 +371,22 @@ class MessengerInput(MessagingInput):
         if method != "sha256" or not given:
             return False
         expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, given)
+        # bytes: compare_digest raises TypeError on a str with non-ASCII characters
+        return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+
+    @staticmethod
+    def max_age_hours() -> float:
+        """Meta retries a failed delivery for up to 36 hours; an older event is a replay."""
+        return _number("MESSENGER_MAX_EVENT_AGE_HOURS", 36)
+
+    @classmethod
+    def too_old(cls, event: dict[str, Any], now: Optional[float] = None) -> bool:
+        """Whether a messaging event's ``timestamp`` (ms) is older than the retry period."""
+        stamp = event.get("timestamp")
+        if not isinstance(stamp, (int, float)) or isinstance(stamp, bool):
+            return False  # Meta always sends one; without it the seen-ids check still applies
+        age = (now if now is not None else time.time()) - stamp / 1000
+        return age > cls.max_age_hours() * 3600
 
     @staticmethod
     def incoming(event: dict[str, Any]) -> Optional[tuple[str, str]]:
@@ -350,6 +440,10 @@ class MessengerInput(MessagingInput):
             for entry in body["entry"]:
                 for event in (entry.get("messaging") or []) if isinstance(entry, dict) else []:
                     sender = (event.get("sender") or {}).get("id") if isinstance(event, dict) else None
+                    if sender and self.too_old(event):
+                        logger.warning("Skipped a Messenger event older than %s hours (a replay?)",
+                                       self.max_age_hours())
+                        continue
                     found = self.incoming(event) if sender else None
                     if found is not None:
                         text, message_id = found

@@ -5,6 +5,10 @@ conversation called "default" (so two patients would share a conversation), and
 answers a non-text message with silence. This channel answers such requests with a
 400 and the reason instead. URL and replies are Rasa's: POST /webhooks/rest/webhook.
 
+Its conversations are ``rest:<sender>`` (clinic_assistant/identity.py): a ``sender``
+naming another channel's conversation (``sms:…``, ``web:…``) gets a 400, so this
+channel can neither read nor write a patient's SMS or widget conversation.
+
 It also puts an urgent reply (a red flag's emergency message) first: when a red flag
 is the very first message of a conversation, Rasa sends the first-contact line at
 session start, before it has read the message.
@@ -26,6 +30,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from clinic_assistant import identity
 from clinic_assistant.channels.common import json_body, urgent_first
 
 MAX_SENDER_LENGTH = 200
@@ -43,6 +48,10 @@ def request_problem(body: Any) -> Optional[tuple[int, str]]:
         return 400, "'sender' must be a non-empty string identifying the conversation"
     if len(sender) > MAX_SENDER_LENGTH:
         return 400, f"'sender' must be at most {MAX_SENDER_LENGTH} characters"
+    try:
+        identity.rest_conversation(sender)
+    except identity.IdentityError as error:
+        return 400, str(error)
     message = body.get("message")
     if not isinstance(message, str):
         return 400, "'message' must be a string"
@@ -86,7 +95,7 @@ class ClinicRestInput(RestInput):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             body = json_body(request)
-            sender_id, message_id = body["sender"], body.get("message_id")
+            sender_id, message_id = identity.rest_conversation(body["sender"]), body.get("message_id")
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(UserMessage(

@@ -8,6 +8,13 @@ Same URL and events as Rasa's ``socketio`` channel (``/socket.io``, ``session_re
   ``emit`` as arguments, so ``{"handoff": ...}`` or ``{"urgent": true}`` raised a
   TypeError. Here each reply is one ``bot_uttered`` with ``text``, ``quick_replies``
   and ``custom`` together, so the widget knows which text is urgent.
+- **Server-issued conversations.** ``session_request`` carries the token the widget
+  was given (``session_id``); the server answers ``session_confirm`` with that token
+  if it signed it, else with a new one for a new conversation
+  (clinic_assistant/identity.py: ids ``web:<128 random bits>``, tokens signed with
+  ``CONVERSATION_ID_SECRET``). A conversation's history goes only to a valid token's
+  holder, and ``user_uttered`` with a token the server did not issue is refused
+  (``code: "session_invalid"``; the widget then asks for a new conversation).
 - **The conversation starts when the widget asks for it.** A new session runs
   ``action_session_start`` at ``session_request``, so the first-contact line is on
   screen before the patient types, and a red flag typed first gets the emergency
@@ -29,7 +36,6 @@ Same URL and events as Rasa's ``socketio`` channel (``/socket.io``, ``session_re
 """
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import uuid
@@ -40,6 +46,7 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint
 
+from clinic_assistant import identity
 from clinic_assistant.channels.common import MessageIds, buttons_of
 
 logger = logging.getLogger(__name__)
@@ -107,7 +114,7 @@ def message_problem(data: Any) -> Optional[str]:
         return "the event data must be an object with 'message' and 'session_id'"
     session_id = data.get("session_id")
     if not isinstance(session_id, str) or not session_id.strip():
-        return "'session_id' must be the id from 'session_confirm'"
+        return "'session_id' must be the token from 'session_confirm'"
     if len(session_id) > MAX_ID_LENGTH:
         return f"'session_id' must be at most {MAX_ID_LENGTH} characters"
     message = data.get("message")
@@ -189,12 +196,10 @@ class ClinicSocketIOInput(SocketIOInput):
         share_rooms_through_redis(sio)
         message_ids = MessageIds()
 
-        async def join(sid: str, session_id: str) -> None:
-            # python-socketio 5.9 (pinned) returns None; from 5.10 on it is a
-            # coroutine, which Rasa's own channel forgets to await.
-            joined = sio.enter_room(sid, session_id)
-            if inspect.isawaitable(joined):
-                await joined
+        async def join(sid: str, conversation_id: str) -> None:
+            # a coroutine since python-socketio 5.10 (Rasa's own channel forgets to await it)
+            await sio.enter_room(sid, conversation_id)
+
         app_holder: dict[str, Any] = {}
 
         @blueprint.listener("before_server_start")
@@ -224,15 +229,16 @@ class ClinicSocketIOInput(SocketIOInput):
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: Any) -> None:
-            requested = data.get("session_id") if isinstance(data, dict) else None
-            valid = isinstance(requested, str) and 0 < len(requested) <= MAX_ID_LENGTH
-            session_id = requested if valid else uuid.uuid4().hex
-            await join(sid, session_id)
+            token = data.get("session_id") if isinstance(data, dict) else None
+            conversation_id = identity.web_conversation(token)
+            if conversation_id is None:  # none, or not issued by this server: a new one
+                conversation_id, token = identity.new_web_conversation()
+            await join(sid, conversation_id)
             try:
-                await start_or_resume(sid, session_id)
+                await start_or_resume(sid, conversation_id)
             except Exception:  # the patient can still type; the message path has its own safety net
-                logger.exception("Could not start or resume conversation %s", session_id)
-            await sio.emit("session_confirm", session_id, room=sid)
+                logger.exception("Could not start or resume conversation %s", conversation_id)
+            await sio.emit("session_confirm", token, room=sid)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: str, data: Any) -> dict[str, Any]:
@@ -240,7 +246,11 @@ class ClinicSocketIOInput(SocketIOInput):
             if problem is not None:
                 logger.info("Rejected a widget message from %s: %s", sid, problem)
                 return {"ok": False, "error": problem}
-            session_id = data["session_id"]
+            session_id = identity.web_conversation(data["session_id"])
+            if session_id is None:
+                return {"ok": False, "code": "session_invalid",
+                        "error": "this conversation token was not issued by the clinic's server; "
+                                 "ask for a new conversation (session_request)"}
             message_id = data.get("message_id") or uuid.uuid4().hex
             await join(sid, session_id)
             if not message_ids.claim(session_id, message_id):

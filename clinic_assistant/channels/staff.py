@@ -2,18 +2,24 @@
 
     POST /webhooks/staff/reply      {"conversation_id": ..., "text": ..., "staff_name": ...}
     POST /webhooks/staff/hand_back  {"conversation_id": ..., "staff_name": ...}
+    POST /webhooks/staff/forget     {"conversation_ids": [...], "staff_name": ...}
 
 Both need ``Authorization: Bearer <STAFF_API_TOKEN>``; without the variable set on the
 Rasa server they answer 503. Instead of opening Rasa's whole HTTP API, this small
 channel does the two things staff need, under the conversation's lock:
 
 - **reply**: the staff member's message is added to the conversation (a bot message
-  marked ``from_staff``) and sent through the channel the patient last wrote from,
-  if that channel can send later (the widget can; a REST client cannot, and the
-  answer says so). From then on the bot stays silent while staff have the
+  marked ``from_staff``) and sent through the channel the conversation's id names
+  (``web:`` → the widget, ``sms:`` → Twilio SMS to the conversation's kept number, …;
+  clinic_assistant/identity.py), if that channel can send later (a REST client
+  cannot, and the answer says so). From then on the bot stays silent while staff have the
   conversation (slot ``handoff_with_staff``, see HandoffPolicy), except for red flags.
 - **hand_back**: ends the handoff; the patient is told (``utter_handoff_returned``)
   and the bot answers again.
+- **forget**: deletes conversations everywhere (clinic_assistant/forget.py), each
+  under its lock, so a turn in progress cannot write a forgotten conversation back.
+  The lock store of one Rasa process is in its memory, which is why the staff
+  console and ``python -m staff forget`` ask this server to do it.
 """
 from __future__ import annotations
 
@@ -28,12 +34,16 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from clinic_assistant import identity
 from clinic_assistant.channels.common import json_body
+from clinic_assistant.db import contact_of, engine_for
+from clinic_assistant.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 MAX_REPLY_LENGTH = 2000
 MAX_NAME_LENGTH = 80
+MAX_FORGET = 500  # conversations per request
 RETURNED_RESPONSE = "utter_handoff_returned"
 
 
@@ -64,11 +74,22 @@ def request_problem(body: Any, needs_text: bool) -> Optional[str]:
 
 
 def output_channel_for(app: Any, channel_name: Optional[str]) -> Optional[OutputChannel]:
-    """The output channel of the input channel a patient last wrote from, if it can
-    send a message outside a request (socket.io, messaging apps; not REST)."""
+    """The output channel of an input channel, if it can send a message outside a
+    request (socket.io, messaging apps; not REST)."""
     for channel in getattr(app.ctx, "input_channels", None) or []:
         if channel.name() == channel_name:
             return channel.get_output_channel()
+    return None
+
+
+def recipient_of(conversation_id: str) -> Optional[str]:
+    """Where a conversation's messages go: the widget's room is the conversation id;
+    a messaging conversation goes to its kept number or Messenger id."""
+    kind = identity.kind_of(conversation_id)
+    if kind == "web":
+        return conversation_id
+    if kind in identity.ADDRESS_KINDS:
+        return contact_of(engine_for(Settings.from_env().database_url), conversation_id)
     return None
 
 
@@ -118,8 +139,9 @@ class StaffInput(InputChannel):
                 tracker = await agent.tracker_store.retrieve(conversation_id)
                 if tracker is None or not tracker.events:
                     return response.json({"error": "no such conversation"}, status=404)
-                channel_name = tracker.get_latest_input_channel()
-                output = output_channel_for(request.app, channel_name)
+                channel_name = identity.channel_of(conversation_id)
+                recipient = recipient_of(conversation_id)
+                output = output_channel_for(request.app, channel_name) if recipient else None
                 events = await change(request, tracker, output, body)
                 for event in events:
                     tracker.update(event)
@@ -129,7 +151,7 @@ class StaffInput(InputChannel):
                 messages = [e for e in events if isinstance(e, BotUttered)]
                 try:
                     for event in messages:
-                        await output.send_response(conversation_id, event.message())
+                        await output.send_response(recipient, event.message())
                 except Exception:  # the message is on record; the patient sees it on reconnect
                     logger.exception("Could not deliver a staff message to %s", conversation_id)
                     delivered = False
@@ -177,5 +199,28 @@ class StaffInput(InputChannel):
         @blueprint.route("/hand_back", methods=["POST"])
         async def hand_back(request: Request) -> HTTPResponse:
             return await guarded(request, False, hand_back_events)
+
+        @blueprint.route("/forget", methods=["POST"])
+        async def forget(request: Request) -> HTTPResponse:
+            from clinic_assistant.forget import forget_under_locks
+
+            problem = refused(request)
+            if problem is not None:
+                return problem
+            body = json_body(request)
+            ids = body.get("conversation_ids") if isinstance(body, dict) else None
+            if (not isinstance(ids, list) or not ids or len(ids) > MAX_FORGET
+                    or not all(isinstance(i, str) and 0 < len(i) <= 255 for i in ids)):
+                return response.json({"error": f"'conversation_ids' must be a list of 1 to {MAX_FORGET} ids"},
+                                     status=400)
+            agent = request.app.ctx.agent
+            try:
+                deleted = await forget_under_locks(
+                    agent.lock_store, engine_for(Settings.from_env().database_url), ids)
+            except Exception:
+                logger.exception("Could not forget conversations")
+                return response.json({"error": "the conversations could not be deleted right now; try again"},
+                                     status=503)
+            return response.json({"ok": True, "deleted": deleted})
 
         return blueprint
