@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 from playwright.sync_api import expect
 
+from clinic_assistant import identity
 from tests.browser.conftest import ARTIFACTS, WidgetSite, run_axe
 
 LAUNCHER = "Chat with us: GP Pain & Physiotherapy"
@@ -32,8 +33,11 @@ def settled(page: Any) -> None:
 
 
 def session_id(page: Any, site: WidgetSite) -> str:
-    raw = page.evaluate("key => localStorage.getItem(key)", f"clinic-chat:{site.bot_url}:session")
-    return str(json.loads(raw))
+    """The conversation id of the token the widget keeps (issued and signed by the server)."""
+    raw = page.evaluate("key => localStorage.getItem(key)", f"clinic-chat:{site.bot_url}:token")
+    conversation_id = identity.web_conversation(json.loads(raw))
+    assert conversation_id is not None, "the widget keeps a token the server did not issue"
+    return conversation_id
 
 
 def shown_messages(page: Any) -> list[str]:

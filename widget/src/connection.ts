@@ -1,8 +1,10 @@
 // The conversation's connection to the Rasa server's socket.io channel
 // (clinic_assistant/channels/socketio.py), through socket.io-client.
 //
-// - The session id lives in localStorage, so a reload or another page of the site
-//   continues the same conversation; the server sends its history on every connect.
+// - The conversation is the server's to issue: the widget keeps the signed token the
+//   server confirmed (localStorage), so a reload or another page of the site continues
+//   the same conversation; the server sends its history on every connect. A token the
+//   server did not sign gets a new conversation, never someone else's.
 // - Messages go through an outbox, also in localStorage: each has an id, is sent one
 //   at a time once the session is confirmed, and leaves the outbox only when the
 //   server acknowledges it. A message typed while disconnected waits there and is
@@ -52,6 +54,8 @@ export interface ConnectionEvents {
 interface Ack {
   ok: boolean;
   error?: string;
+  /** "session_invalid": the server does not know the token; ask for a new conversation. */
+  code?: string;
 }
 
 const ACK_TIMEOUT_MS = 30_000;
@@ -90,6 +94,7 @@ class Store {
 export class Connection {
   private readonly socket: Socket;
   private readonly store: Store;
+  /** The server's signed token for this conversation ("" until it issues one). */
   private sessionId: string;
   private outbox: Outgoing[];
   private confirmed = false;
@@ -99,8 +104,7 @@ export class Connection {
 
   constructor(settings: Settings, private readonly events: ConnectionEvents) {
     this.store = new Store(`clinic-chat:${settings.serverUrl}:`);
-    this.sessionId = this.store.read<string>("session", "") || newId();
-    this.store.write("session", this.sessionId);
+    this.sessionId = this.store.read<string>("token", "");
     this.outbox = this.store.read<Outgoing[]>("outbox", []).filter(
       (item) => item && typeof item.id === "string" && typeof item.message === "string",
     );
@@ -146,8 +150,8 @@ export class Connection {
 
   /** Leaves this conversation (it stays in the clinic's records) and starts a new one. */
   startOver(): void {
-    this.sessionId = newId();
-    this.store.write("session", this.sessionId);
+    this.sessionId = "";
+    this.store.write("token", "");
     this.outbox = [];
     this.saveOutbox();
     this.generation += 1;
@@ -161,7 +165,7 @@ export class Connection {
   private requestSession(): void {
     this.confirmed = false;
     this.events.state("connecting");
-    this.socket.emit("session_request", { session_id: this.sessionId });
+    this.socket.emit("session_request", this.sessionId ? { session_id: this.sessionId } : {});
   }
 
   private lost(): void {
@@ -185,7 +189,7 @@ export class Connection {
   private confirm(sessionId: unknown): void {
     if (typeof sessionId === "string" && sessionId && sessionId !== this.sessionId) {
       this.sessionId = sessionId;
-      this.store.write("session", sessionId);
+      this.store.write("token", sessionId);
     }
     this.confirmed = true;
     this.events.state("online");
@@ -215,6 +219,14 @@ export class Connection {
           if (err || !ack) {
             // no answer in time: send again (the server handles an id only once)
             this.retryTimer = window.setTimeout(() => this.flush(), RETRY_MS);
+            return;
+          }
+          if (!ack.ok && ack.code === "session_invalid") {
+            // the server no longer knows this token (its secret changed): the message
+            // stays queued and goes into a new conversation
+            this.sessionId = "";
+            this.store.write("token", "");
+            this.requestSession();
             return;
           }
           this.outbox = this.outbox.filter((queued) => queued.id !== item.id);
