@@ -130,12 +130,26 @@ def normalised_address(kind: str, address: str) -> str:
     return address
 
 
+def keyed_id(kind: str, value: str) -> str:
+    """``kind:`` and 128 bits of HMAC-SHA256(secret, kind and value)."""
+    message = f"{kind}\0{value}".encode()
+    return f"{kind}:{hmac.new(_secret(), message, hashlib.sha256).hexdigest()[:32]}"
+
+
 def address_conversation(kind: str, address: str) -> str:
     """The conversation id of a phone number or Messenger id: ``kind:`` and a keyed hash."""
     if kind not in ADDRESS_KINDS:
         raise ValueError(f"{kind!r} conversations are not keyed by an address")
-    message = f"{kind}\0{normalised_address(kind, address)}".encode()
-    return f"{kind}:{hmac.new(_secret(), message, hashlib.sha256).hexdigest()[:32]}"
+    return keyed_id(kind, normalised_address(kind, address))
+
+
+def is_current(conversation_id: str) -> bool:
+    """Whether an id has this module's form (ids from before it are moved by
+    ``python -m clinic_assistant.migrate_ids``)."""
+    kind, _, key = conversation_id.partition(":")
+    if kind == "rest":
+        return bool(REST_NAME.match(key))
+    return kind in KINDS and bool(RANDOM_KEY.match(key))
 
 
 # --- the REST channel ------------------------------------------------------------------

@@ -239,7 +239,7 @@ def test_a_phone_number_is_never_a_conversation_id(messaging: Messaging) -> None
     messaging.sms("whatsapp:" + phone, "hi", channel="whatsapp")
     with sqlite3.connect(messaging.bot.tracker_db) as db:
         ids = {sender for (sender,) in db.execute("SELECT DISTINCT sender_id FROM events")}
-        contacts = dict(db.execute("SELECT conversation_id, address FROM conversation_contacts"))
+        contacts = {row[0]: row[1] for row in db.execute("SELECT conversation_id, address FROM conversation_contacts")}
     assert not [i for i in ids if phone[2:] in i]
     sms, whatsapp = conversation_of(phone), conversation_of("whatsapp:" + phone)
     assert sms.startswith("sms:") and whatsapp.startswith("whatsapp:") and {sms, whatsapp} <= ids
