@@ -24,6 +24,9 @@ class Settings:
     staff_secret_key: str = ""
     staff_cookie_secure: bool = False
     staff_session_hours: float = 8.0
+    # the Rasa server's lock store (clinic_assistant/lock_store.py); forgetting a
+    # conversation takes its lock there
+    lock_store_url: str = "memory://"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -44,4 +47,5 @@ class Settings:
             # true behind HTTPS (production): the cookie is then sent over HTTPS only
             staff_cookie_secure=env.get("STAFF_COOKIE_SECURE", "false").lower() in ("1", "true", "yes"),
             staff_session_hours=float(env.get("STAFF_SESSION_HOURS", "8")),
+            lock_store_url=env.get("LOCK_STORE_URL", "") or "memory://",
         )

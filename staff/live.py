@@ -2,6 +2,7 @@
 (clinic_assistant/channels/staff.py): a reply, or handing the conversation back."""
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,7 @@ import requests
 from clinic_assistant.settings import Settings
 
 TIMEOUT_SECONDS = 10
+FORGET_BATCH = 200  # conversations per request to the Rasa server
 
 
 @dataclass(frozen=True)
@@ -87,3 +89,46 @@ def forget(settings: Settings, conversation_ids: list[str], staff_name: str) -> 
         return Forgotten(False, 0, f"The bot server refused: {reason}. Nothing was deleted.")
     deleted = int(data.get("deleted") or 0)
     return Forgotten(True, deleted, "The conversation was deleted everywhere.")
+
+
+def forget_everywhere(settings: Settings, engine: Any, ids: list[str], actor: str) -> Forgotten:
+    """Deletes conversations, each under its lock, so that a turn in progress cannot
+    write one back after it was deleted:
+
+    - Redis lock store (replicas): the locks are taken in Redis, here.
+    - In-memory lock store (one Rasa process): the locks live in the Rasa server, so it
+      is asked to do it; when it is not running at all, no turn can be in progress and
+      the conversations are deleted here.
+    """
+    from clinic_assistant.forget import delete_conversations, forget_under_locks
+
+    url = settings.lock_store_url
+    if url.startswith(("redis://", "rediss://")):
+        from clinic_assistant.lock_store import UrlLockStore
+
+        try:
+            deleted = asyncio.run(forget_under_locks(UrlLockStore(url=url), engine, ids))
+        except Exception as error:  # Redis or the database unreachable
+            return Forgotten(False, 0, f"Could not delete now ({type(error).__name__}). "
+                                       "Nothing was deleted; try again.")
+        return Forgotten(True, deleted, "The conversation was deleted everywhere.")
+    if not _server_running(settings):  # nothing can be in the middle of a turn
+        return Forgotten(True, delete_conversations(engine, ids), "The conversation was deleted everywhere.")
+    deleted = 0
+    for start in range(0, len(ids), FORGET_BATCH):
+        outcome = forget(settings, ids[start:start + FORGET_BATCH], actor)
+        if not outcome.ok:
+            return Forgotten(False, deleted, outcome.message)
+        deleted += outcome.deleted
+    return Forgotten(True, deleted, "The conversation was deleted everywhere.")
+
+
+def _server_running(settings: Settings) -> bool:
+    """False only when nothing listens on the Rasa server's address (connection refused)."""
+    try:
+        requests.get(settings.rasa_url, timeout=TIMEOUT_SECONDS)
+    except requests.ConnectionError as error:
+        return "refused" not in str(error).lower()
+    except requests.RequestException:
+        return True
+    return True
