@@ -2,14 +2,16 @@
 
 PostgreSQL (tracker store), Redis (lock store), one action server, several Rasa
 server replicas and nginx in front of them, with the nginx configuration rendered
-from the same template docker-compose.yml uses (deploy/nginx/clinic.conf.template).
-Every server listens on 127.0.0.1 only and is stopped when the context ends.
+from the same templates docker-compose.yml uses (deploy/nginx/). Redis asks for a
+password made for the run, as in production. Every server listens on 127.0.0.1 only
+and is stopped when the context ends.
 Redis and nginx come from Debian's packages (scripts/ensure-scale-servers).
 """
 from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -23,6 +25,10 @@ from clinic_assistant.local_postgres import PostgresServer, running_postgres_ser
 from clinic_assistant.local_servers import PROJECT, Server, free_port, start_action_server, start_rasa_server
 
 NGINX_TEMPLATE = PROJECT / "deploy" / "nginx" / "clinic.conf.template"
+STAFF_NGINX_TEMPLATE = PROJECT / "deploy" / "nginx" / "staff.conf.template"
+# the REST channel through the proxy: the load of these tests goes through it, from
+# loopback; docker-compose.yml lets nobody in
+REST_ACCESS = "allow 127.0.0.1; deny all;"
 # a replica killed in the middle of a turn holds its conversation's lock this long
 TICKET_LOCK_LIFETIME = "20"
 
@@ -81,33 +87,42 @@ class LoopbackProcess:
 
 
 class RedisServer(LoopbackProcess):
-    """redis-server on a loopback port, no persistence."""
+    """redis-server on a loopback port, no persistence, with a password made for the
+    run (in a configuration file only its owner reads, not on the command line)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder, self.port = folder, free_port()
+        self.password = secrets.token_hex(24)
+        self.config = folder / "redis.conf"
+        self.config.touch(mode=0o600)
+        self.config.write_text(f"requirepass {self.password}\n")
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/1"
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/1"
 
     def start(self) -> None:
         binary = redis_binary()
         if binary is None:
             raise RuntimeError("redis-server is not installed (Debian package 'redis-server')")
-        self.launch([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+        self.launch([binary, str(self.config), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                      "--appendonly", "no", "--dir", str(self.folder), "--daemonize", "no"])
 
 
 class NginxProxy(LoopbackProcess):
-    """nginx with the deployment's configuration, public and staff ports on loopback."""
+    """nginx with the deployment's configuration, public and staff ports on loopback
+    (docker-compose.yml runs the two in two containers)."""
 
-    def __init__(self, folder: Path, rasa_ports: list[int], widget_port: int, staff_port: int) -> None:
+    def __init__(self, folder: Path, rasa_ports: list[int], widget_port: int, staff_port: int,
+                 rest_access: str = REST_ACCESS) -> None:
         self.folder, self.port, self.staff_port = folder, free_port(), free_port()
         conf = render_template(NGINX_TEMPLATE.read_text(), {
             "RASA_SERVERS": " ".join(f"server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;" for p in rasa_ports),
             "WIDGET_SERVER": f"127.0.0.1:{widget_port}",
-            "STAFF_SERVER": f"127.0.0.1:{staff_port}",
             "PUBLIC_LISTEN": f"127.0.0.1:{self.port}",
+            "REST_ACCESS": rest_access,
+        }) + render_template(STAFF_NGINX_TEMPLATE.read_text(), {
+            "STAFF_SERVER": f"127.0.0.1:{staff_port}",
             "STAFF_LISTEN": f"127.0.0.1:{self.staff_port}",
         })
         (folder / "clinic.conf").write_text(conf)

@@ -226,6 +226,25 @@ class UnsafeSettings(SystemExit):
     pass
 
 
+MIN_STAFF_TOKEN_LENGTH = 32
+PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "dev", "example", "token", "password", "test"}
+PLACEHOLDER_WORDS = ("change", "example", "placeholder")
+
+
+def staff_token_problem(token: str) -> str | None:
+    """Why ``STAFF_API_TOKEN`` cannot be used (None if it can, or if it is unset: the
+    staff channel then answers 503). Anyone holding it can reply to patients as staff."""
+    if not token:
+        return None
+    lowered = token.lower()
+    if lowered in PLACEHOLDER_SECRETS or any(word in lowered for word in PLACEHOLDER_WORDS):
+        return "error: STAFF_API_TOKEN looks like a placeholder; set a random value (scripts/local-secret makes one)"
+    if len(token) < MIN_STAFF_TOKEN_LENGTH:
+        return (f"error: STAFF_API_TOKEN must be at least {MIN_STAFF_TOKEN_LENGTH} characters,"
+                " random (scripts/local-secret makes one)")
+    return None
+
+
 def security_arguments(argv: List[str], env: Any) -> List[str]:
     """``rasa run`` arguments with the production settings read from the environment.
 
@@ -235,8 +254,12 @@ def security_arguments(argv: List[str], env: Any) -> List[str]:
     - ``RASA_CORS_ORIGINS`` (comma-separated) are the origins browsers may call the
       bot's HTTP endpoints from; none by default. The widget's socket.io connection
       has its own list (``WIDGET_ORIGINS``).
+    - ``STAFF_API_TOKEN``, when set, must be random and at least 32 characters.
     """
     args = list(argv)
+    problem = staff_token_problem(env.get("STAFF_API_TOKEN", "").strip())
+    if problem:
+        raise UnsafeSettings(problem)
     token, jwt_secret = env.get("RASA_API_TOKEN", "").strip(), env.get("RASA_JWT_SECRET", "").strip()
     if token:
         args += ["--enable-api", "--auth-token", token]

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections import defaultdict
 
+import pytest
 import requests
 
 from clinic_assistant.local_cluster import Cluster
@@ -125,3 +126,19 @@ def test_the_widget_connects_through_the_proxy(cluster: Cluster) -> None:
     ack, replies = asyncio.run(scenario())
     assert ack["ok"] is True
     assert any("Dry needling" in (r.get("text") or "") for r in replies), replies
+
+
+def test_redis_refuses_a_client_without_the_password(cluster: Cluster) -> None:
+    """The replicas' Redis (conversation locks, widget rooms) asks for a password, as
+    in production: reaching its port is not enough to read or write a lock."""
+    import redis
+
+    address = {"host": "127.0.0.1", "port": cluster.redis.port, "socket_timeout": 5}
+    for client in (redis.Redis(**address), redis.Redis(password="not-the-password", **address)):
+        with pytest.raises(redis.AuthenticationError):  # NOAUTH / WRONGPASS
+            client.set("clinic:lock:someone", "{}")
+        client.close()
+    # the replicas' URL carries it, and it works
+    assert cluster.redis.url.startswith(f"redis://:{cluster.redis.password}@127.0.0.1:")
+    with redis.Redis.from_url(cluster.redis.url, socket_timeout=5) as client:
+        assert client.ping()
