@@ -284,6 +284,12 @@ def security_arguments(argv: List[str], env: Any) -> List[str]:
 
 def main() -> None:
     args = security_arguments(sys.argv[1:], os.environ)
+    from clinic_assistant import identity
+
+    try:  # conversation ids are keyed with it (clinic_assistant/identity.py)
+        identity.check_secret()
+    except identity.MissingSecret as error:
+        raise UnsafeSettings(f"error: {error}") from None
     import_skops_before_tensorflow()
     from clinic_assistant.db import tune_sqlite_connections
 
