@@ -2,6 +2,7 @@
 
     create-user USERNAME [--name "Display name"]   asks for the password twice
     set-password USERNAME                          new password; ends that user's sessions
+    deactivate-user USERNAME                       no more sign-ins; ends that user's sessions
     serve [--host 127.0.0.1] [--port 8081]         the web app (waitress)
     retention --days N [--dry-run]                 deletes conversations older than N days
     forget CONVERSATION_ID                         deletes one conversation everywhere
@@ -9,6 +10,7 @@
 `--password-stdin` reads the password from standard input instead (for scripts).
 Settings (DATABASE_URL, STAFF_SECRET_KEY, ...) come from the environment; see
 .env.example. `make staff-user USER=name` runs create-user with `make run`'s settings.
+The account commands are recorded in the audit log as done by "command line".
 """
 from __future__ import annotations
 
@@ -40,6 +42,8 @@ def main(argv: list[str] | None = None) -> None:
     password = commands.add_parser("set-password", help="change a staff member's password")
     password.add_argument("username")
     password.add_argument("--password-stdin", action="store_true")
+    deactivate = commands.add_parser("deactivate-user", help="stop a staff member from signing in")
+    deactivate.add_argument("username")
     serve = commands.add_parser("serve", help="run the staff console")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8081)
@@ -52,17 +56,21 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = Settings.from_env()
     engine = engine_for(settings.database_url)
-    if args.command in ("create-user", "set-password"):
+    if args.command in ("create-user", "set-password", "deactivate-user"):
         try:
             if args.command == "create-user":
                 name = accounts.check_new_account(args.username, "x" * accounts.MIN_PASSWORD_LENGTH)
-                member = accounts.create_user(engine, name, read_password(args.password_stdin), args.name)
-                print(f"Created staff account '{member.username}'.")
+                name = accounts.create_user(engine, name, read_password(args.password_stdin), args.name).username
+                print(f"Created staff account '{name}'.")
+            elif args.command == "set-password":
+                name = accounts.set_password(engine, args.username, read_password(args.password_stdin))
+                print(f"Password changed for '{name}'; their sessions were ended.")
             else:
-                accounts.set_password(engine, args.username, read_password(args.password_stdin))
-                print(f"Password changed for '{args.username}'; their sessions were ended.")
+                name = accounts.deactivate_user(engine, args.username)
+                print(f"Deactivated '{name}': they can no longer sign in; their sessions were ended.")
         except accounts.AccountError as error:
             sys.exit(f"error: {error}")
+        conversations.record(engine, "command line", args.command.replace("-", "_"), None, name)
     elif args.command == "serve":
         from waitress import serve as waitress_serve
 

@@ -1,9 +1,10 @@
 """Staff accounts and sign-in sessions.
 
 Passwords are hashed with argon2id (argon2-cffi). Five wrong passwords in a row lock
-an account for 15 minutes. A session is a random token in the (signed, HttpOnly)
-cookie; the database keeps only its SHA-256 and its expiry, so signing out or
-expiring ends it on the server too.
+an account for 15 minutes (counted atomically, so tries made at the same time all
+count); a deactivated account cannot sign in. A session is a random token in the
+(signed, HttpOnly) cookie; the database keeps only its SHA-256 and its expiry, so
+signing out or expiring ends it on the server too.
 """
 from __future__ import annotations
 
@@ -23,6 +24,14 @@ MIN_PASSWORD_LENGTH = 12
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+# the one answer to a failed sign-in, whether the password was wrong, the account is
+# locked or there is no such account: it must not tell which
+SIGN_IN_FAILED = (
+    f"Wrong username or password. After {MAX_FAILED_LOGINS} wrong tries in a row an account "
+    f"waits {int(LOCKOUT.total_seconds() // 60)} minutes before it can sign in again, or until "
+    "an administrator sets a new password."
+)
 
 hasher = PasswordHasher()
 # verified against when the username is unknown, so both cases take the same time
@@ -80,7 +89,8 @@ def create_user(engine: sa.engine.Engine, username: str, password: str,
         return StaffMember(int(result.inserted_primary_key[0]), name, display_name.strip() or name)
 
 
-def set_password(engine: sa.engine.Engine, username: str, password: str) -> None:
+def set_password(engine: sa.engine.Engine, username: str, password: str) -> str:
+    """Sets a new password, unlocks the account and ends its sessions; returns its username."""
     name = check_new_account(username, password)
     with engine.begin() as conn:
         updated = conn.execute(staff_users.update().where(staff_users.c.username == name).values(
@@ -90,32 +100,74 @@ def set_password(engine: sa.engine.Engine, username: str, password: str) -> None
         user_id = conn.execute(
             sa.select(staff_users.c.id).where(staff_users.c.username == name)).scalar_one()
         conn.execute(staff_sessions.delete().where(staff_sessions.c.user_id == user_id))
+    return name
+
+
+def deactivate_user(engine: sa.engine.Engine, username: str) -> str:
+    """Stops an account from signing in and ends its sessions; returns its username."""
+    name = username.strip().lower()
+    with engine.begin() as conn:
+        user_id = conn.execute(
+            sa.select(staff_users.c.id).where(staff_users.c.username == name)).scalar_one_or_none()
+        if user_id is None:
+            raise AccountError(f"no account '{name}'")
+        conn.execute(staff_users.update().where(staff_users.c.id == user_id).values(active=False))
+        conn.execute(staff_sessions.delete().where(staff_sessions.c.user_id == user_id))
+    return name
 
 
 def authenticate(engine: sa.engine.Engine, username: str, password: str,
                  at: Optional[datetime] = None) -> LoginResult:
-    """Checks a password; counts failures and locks the account after too many."""
+    """Checks a password; counts failures and locks the account after too many.
+
+    The password is checked outside any write transaction (argon2 takes tens of
+    milliseconds); a failure is then counted with one UPDATE ... SET failed_logins =
+    failed_logins + 1, read back in the same transaction, so that tries made at the
+    same time all count. A locked, unknown or deactivated account costs the same
+    argon2 check as a wrong password, so the time taken does not tell them apart."""
     moment = at or now_utc()
     name = username.strip().lower()
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         row = conn.execute(sa.select(staff_users).where(staff_users.c.username == name)).mappings().first()
-        if row is None or not row["active"]:
-            _verify(_UNKNOWN_USER_HASH, password)
-            return LoginResult(None)
-        locked_until = _aware(row["locked_until"])
-        if locked_until is not None and locked_until > moment:
-            return LoginResult(None, locked_until)
-        if not _verify(row["password_hash"], password):
-            failures = (row["failed_logins"] or 0) + 1
-            lock = moment + LOCKOUT if failures >= MAX_FAILED_LOGINS else None
-            conn.execute(staff_users.update().where(staff_users.c.id == row["id"]).values(
-                failed_logins=0 if lock else failures, locked_until=lock))
-            return LoginResult(None, lock)
+    if row is None or not row["active"]:
+        _verify(_UNKNOWN_USER_HASH, password)
+        return LoginResult(None)
+    locked_until = _aware(row["locked_until"])
+    if locked_until is not None and locked_until > moment:
+        _verify(_UNKNOWN_USER_HASH, password)
+        return LoginResult(None, locked_until)
+    # the account as it must still be when the answer is written (tries made at the
+    # same time may have locked it meanwhile)
+    open_account = sa.and_(
+        staff_users.c.id == row["id"], staff_users.c.active.is_(True),
+        sa.or_(staff_users.c.locked_until.is_(None), staff_users.c.locked_until <= moment))
+    right = _verify(row["password_hash"], password)
+    with engine.begin() as conn:
+        if not right:
+            return _count_failure(conn, row["id"], open_account, moment)
         values: dict[str, Any] = {"failed_logins": 0, "locked_until": None}
         if hasher.check_needs_rehash(row["password_hash"]):
             values["password_hash"] = hasher.hash(password)
-        conn.execute(staff_users.update().where(staff_users.c.id == row["id"]).values(**values))
+        if conn.execute(staff_users.update().where(open_account).values(**values)).rowcount == 0:
+            return LoginResult(None)  # locked or deactivated meanwhile
         return LoginResult(StaffMember(row["id"], row["username"], row["display_name"]))
+
+
+def _count_failure(conn: sa.engine.Connection, user_id: int, open_account: Any,
+                   moment: datetime) -> LoginResult:
+    """One more wrong password; locks the account when that makes too many."""
+    counted = conn.execute(staff_users.update().where(open_account).values(
+        failed_logins=staff_users.c.failed_logins + 1))
+    if counted.rowcount == 0:  # locked or deactivated meanwhile: nothing to count
+        return LoginResult(None)
+    failures = conn.execute(
+        sa.select(staff_users.c.failed_logins).where(staff_users.c.id == user_id)).scalar_one()
+    if failures < MAX_FAILED_LOGINS:
+        return LoginResult(None)
+    lock = moment + LOCKOUT
+    conn.execute(staff_users.update().where(staff_users.c.id == user_id).values(
+        failed_logins=0, locked_until=lock))
+    return LoginResult(None, lock)
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -2,9 +2,11 @@
 needs a signed-in staff member; every form carries a CSRF token (Flask-WTF)."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Optional
+from urllib.parse import unquote, urlencode
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -29,7 +31,8 @@ from clinic_assistant.triage import RED_FLAG_INTENTS
 from staff import accounts, conversations, exports, live, queues
 from staff.privacy import e164, hide_contacts, mask
 
-PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev"}
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "token"}
+MIN_SECRET_LENGTH = 32
 NOT_MARKABLE = {"nlu_fallback", "message_too_long", *RED_FLAG_INTENTS}
 EXPORT_LIMIT = 1000  # conversations per export
 
@@ -72,12 +75,54 @@ def filters_from(args: Any) -> conversations.Filters:
     )
 
 
+def weak_secret(value: str) -> bool:
+    """Too short to be random, or a placeholder left from an example file."""
+    text = value.strip().lower()
+    return (len(text) < MIN_SECRET_LENGTH or text in PLACEHOLDER_SECRETS
+            or "example" in text or "change" in text)
+
+
+# in a redirect target: control characters (browsers drop tabs and newlines, so
+# "/\t/evil.com" becomes "//evil.com") and backslashes (read as "/")
+_NOT_IN_A_PATH = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
+
+
+def local_path(target: str, default: str) -> str:
+    """``target`` if it is a path on this site (a single leading "/", no backslash, no
+    control character, no scheme), else ``default``. The path is checked once more
+    percent-decoded, as a proxy in front might decode it: "/%5Cevil.com" is refused."""
+    path = unquote(target.split("?", 1)[0].split("#", 1)[0])
+    for text in (target, path):
+        if not text.startswith("/") or text.startswith("//") or _NOT_IN_A_PATH.search(text):
+            return default
+    return target
+
+
+def filter_note(filters: conversations.Filters, with_page: bool = True) -> str:
+    """The filters in effect, for the audit log: only what staff chose or typed."""
+    flags = {name: {True: "yes", False: "no"}.get(getattr(filters, name))
+             for name in ("handed_off", "urgent", "fallback", "booking", "reviewed")}
+    values = {
+        "q": filters.q, "from": filters.date_from.isoformat() if filters.date_from else "",
+        "to": filters.date_to.isoformat() if filters.date_to else "", "channel": filters.channel,
+        **flags, "page": str(filters.page) if with_page and filters.page > 1 else "",
+    }
+    return urlencode([(name, value) for name, value in values.items() if value])
+
+
 def create_app(settings: Optional[Settings] = None) -> Flask:
     settings = settings or Settings.from_env()
-    if settings.staff_secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(settings.staff_secret_key) < 32:
+    if weak_secret(settings.staff_secret_key):
         raise RuntimeError(
-            "STAFF_SECRET_KEY must be a random string of at least 32 characters "
+            f"STAFF_SECRET_KEY must be a random string of at least {MIN_SECRET_LENGTH} characters "
             "(`make run` makes one in var/; in production set it in the environment)."
+        )
+    if settings.staff_api_token and weak_secret(settings.staff_api_token):
+        raise RuntimeError(
+            f"STAFF_API_TOKEN must be a random string of at least {MIN_SECRET_LENGTH} characters, "
+            "not a placeholder (`make run` makes one in var/; in production set the same value "
+            "for the Rasa server and the staff console). Leave it unset to run the console "
+            "without live replies."
         )
     app = Flask(__name__)
     app.config.update(
@@ -154,9 +199,7 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
     def login() -> Any:
         error = None
         username = ""
-        next_page = request.values.get("next", "")
-        if not next_page.startswith("/") or next_page.startswith("//"):
-            next_page = url_for("conversation_list")
+        next_page = local_path(request.values.get("next", ""), url_for("conversation_list"))
         if request.method == "POST":
             username = request.form.get("username", "")[:64]
             result = accounts.authenticate(engine, username, request.form.get("password", "")[:1024])
@@ -167,12 +210,10 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
                 session["token"] = token
                 conversations.record(engine, result.member.username, "login")
                 return redirect(next_page)
-            conversations.record(engine, username.strip().lower() or "?", "login_failed")
-            if result.locked_until is not None:
-                minutes = max(1, round((result.locked_until - accounts.now_utc()).total_seconds() / 60))
-                error = f"Too many failed sign-ins. This account is locked for {minutes} more minutes."
-            else:
-                error = "Wrong username or password."
+            # the log tells the administrator what the page must not tell anyone
+            conversations.record(engine, username.strip().lower() or "?", "login_failed", None,
+                                 "account locked" if result.locked_until else "")
+            error = accounts.SIGN_IN_FAILED
         return render_template("login.html", error=error, next=next_page,
                                username=username), (401 if error else 200)
 
@@ -195,11 +236,13 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
         for row in rows:
             row.preview = mask(row.preview, keep())
         args = {k: v for k, v in request.args.items() if k != "page"}
-        return render_template(
+        page = render_template(
             "conversations.html", rows=rows, total=total, filters=filters, args=args,
             pages=max(1, -(-total // conversations.PAGE_SIZE)), stats=conversations.stats(engine, tz()),
             channels=conversations.CHANNELS,
         )
+        conversations.record(engine, g.member.username, "list_conversations", None, filter_note(filters))
+        return page
 
     def show_transcript(conversation_id: str, revealed: bool) -> Any:
         turns = conversations.transcript(engine, conversation_id, tz())
@@ -303,14 +346,34 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
         return redirect(url_for("conversation_list"))
 
     # --- queues ------------------------------------------------------------------
-    @app.get("/queues")
-    def queue_page() -> Any:
-        status = request.args.get("status", "open")
+    def queue_status(value: Optional[str]) -> str:
+        known = ("open", "all", *HANDOFF_STATUSES, *BOOKING_STATUSES)
+        return value if value in known else "open"
+
+    def show_queues(status: str, revealed: Optional[tuple[str, int]] = None) -> str:
         handoffs = queues.items(engine, "handoff", status)
         bookings = queues.items(engine, "booking", status)
-        hide_contacts(handoffs, bookings, keep())
+        hide_contacts(handoffs, bookings, keep(), revealed)
         return render_template("queues.html", handoffs=handoffs, bookings=bookings, status=status,
-                               handoff_statuses=HANDOFF_STATUSES, booking_statuses=BOOKING_STATUSES)
+                               handoff_statuses=HANDOFF_STATUSES, booking_statuses=BOOKING_STATUSES,
+                               back=url_for("queue_page", status=status), can_reveal=True)
+
+    @app.get("/queues")
+    def queue_page() -> Any:
+        status = queue_status(request.args.get("status"))
+        page = show_queues(status)
+        conversations.record(engine, g.member.username, "view_queues", None, f"status={status}")
+        return page
+
+    @app.post("/queues/<kind>/<int:item_id>/reveal")
+    def reveal_queue_item(kind: str, item_id: int) -> Any:
+        item = queues.item(engine, kind, item_id)
+        if item is None:
+            abort(404)
+        page = show_queues(queue_status(request.form.get("status")), revealed=(kind, item_id))
+        conversations.record(engine, g.member.username, "reveal_queue_item", item["conversation_id"],
+                             f"{kind} {item_id}")
+        return page
 
     @app.post("/queues/<kind>/<int:item_id>/status")
     def change_status(kind: str, item_id: int) -> Any:
@@ -322,8 +385,7 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
         conversations.record(engine, g.member.username, "status_change", None,
                              f"{kind} {item_id} -> {request.form.get('status')}")
         flash("Status changed.", "ok")
-        back = request.form.get("back", "")
-        return redirect(back if back.startswith("/") and not back.startswith("//") else url_for("queue_page"))
+        return redirect(local_path(request.form.get("back", ""), url_for("queue_page")))
 
     # --- improving the bot, exports ----------------------------------------------
     @app.get("/improve")
@@ -331,12 +393,16 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
         marked = exports.marked_messages(engine)
         for item in marked:
             item["text"] = mask(item["text"], keep())
-        return render_template("improve.html", marked=marked)
+        page = render_template("improve.html", marked=marked)
+        conversations.record(engine, g.member.username, "view_improve")
+        return page
 
     @app.get("/exports/nlu.yml")
     def export_nlu() -> Response:
-        conversations.record(engine, g.member.username, "export", None, "nlu")
-        return Response(exports.nlu_yaml(exports.marked_messages(engine)), mimetype="text/yaml",
+        marked = exports.marked_messages(engine)
+        body = exports.nlu_yaml(marked)
+        conversations.record(engine, g.member.username, "export", None, f"nlu, {len(marked)} marked messages")
+        return Response(body, mimetype="text/yaml",
                         headers={"Content-Disposition": "attachment; filename=marked-messages.nlu.yml"})
 
     @app.get("/exports/conversations.<fmt>")
@@ -344,6 +410,7 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
         if fmt not in ("csv", "json"):
             abort(404)
         filters = filters_from(request.args)
+        note = filter_note(filters, with_page=False)
         picked: list[tuple[str, str, list[Any]]] = []
         filters.page = 1
         while len(picked) < EXPORT_LIMIT:
@@ -353,7 +420,9 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
                 break
             filters.page += 1
         records = exports.conversation_records(picked[:EXPORT_LIMIT])
-        conversations.record(engine, g.member.username, "export", None, f"conversations {fmt}")
+        conversations.record(engine, g.member.username, "export", None,
+                             f"conversations {fmt}, {len(picked[:EXPORT_LIMIT])} exported"
+                             + (f"; {note}" if note else ""))
         body = exports.as_csv(records) if fmt == "csv" else exports.as_json(records)
         return Response(body, mimetype="text/csv" if fmt == "csv" else "application/json",
                         headers={"Content-Disposition": f"attachment; filename=conversations.{fmt}"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
@@ -15,6 +16,11 @@ from staff.conversations import Turn
 from staff.privacy import mask
 
 NEW_QUESTION = "new question"
+# what YAML cannot hold (PyYAML's reader refuses it: NUL, escape, C1 controls, U+FFFE...)
+# and any other control character: taken out of a message before it is exported
+NOT_EXPORTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# a cell starting with one of these is a formula (or starts one) in a spreadsheet
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def marked_messages(engine: sa.engine.Engine) -> list[dict[str, Any]]:
@@ -23,14 +29,24 @@ def marked_messages(engine: sa.engine.Engine) -> list[dict[str, Any]]:
             sa.select(annotations).order_by(annotations.c.id)).mappings()]
 
 
+def exportable(text: str) -> tuple[str, bool]:
+    """The text on one line with control characters taken out (each becomes a space;
+    whitespace runs become one space), and whether any were."""
+    cleaned = NOT_EXPORTABLE.sub(" ", text)
+    return " ".join(cleaned.split()), cleaned != text
+
+
 def nlu_yaml(marked: Iterable[dict[str, Any]]) -> str:
     """Rasa 3.x NLU YAML: examples grouped by their correct intent, ready to merge into
     data/nlu/; new questions (no answer yet) listed as comments for whoever writes
-    their answer. Contact details in a message are hidden."""
+    their answer. Contact details in a message are hidden; control characters are
+    taken out (a note at the top says how many messages had some)."""
     by_intent: dict[str, list[str]] = {}
     new_questions: list[str] = []
+    cleaned = 0
     for mark in marked:
-        text = " ".join(mask(mark["text"]).split())
+        text, had_controls = exportable(mask(mark["text"]))
+        cleaned += had_controls
         if not text:
             continue
         if mark["correct_intent"]:
@@ -43,9 +59,11 @@ def nlu_yaml(marked: Iterable[dict[str, Any]]) -> str:
         f"# Exported from the staff console on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
         "# Messages staff marked with the right intent; add them to the matching file",
         "# in data/nlu/, then run `make test` (it retrains).",
-        'version: "3.1"',
-        "nlu:",
     ]
+    if cleaned:
+        lines.append(f"# Control characters were taken out of {cleaned} of these messages "
+                     "(those left empty are not listed).")
+    lines += ['version: "3.1"', "nlu:"]
     for intent in sorted(by_intent):
         lines.append(f"- intent: {intent}")
         lines.append("  examples: |")
@@ -80,15 +98,21 @@ def conversation_records(conversations: list[tuple[str, str, list[Turn]]]) -> li
     ]
 
 
+def spreadsheet_cell(value: Any) -> str:
+    """A value as text a spreadsheet shows as it is: one that would start a formula
+    gets a leading apostrophe; no value is an empty cell."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def as_csv(records: list[dict[str, Any]]) -> str:
+    """Every field quoted, every cell safe to open in a spreadsheet."""
     out = io.StringIO()
     fields = ["conversation_id", "channel", "time", "sender", "text", "intent", "confidence"]
-    writer = csv.DictWriter(out, fieldnames=fields)
+    writer = csv.DictWriter(out, fieldnames=fields, quoting=csv.QUOTE_ALL)
     writer.writeheader()
     for record in records:
-        # a cell starting with = + - @ is a formula to spreadsheets: keep it text
-        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v)
-                         for k, v in record.items()})
+        writer.writerow({k: spreadsheet_cell(v) for k, v in record.items()})
     return out.getvalue()
 
 

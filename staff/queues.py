@@ -55,6 +55,16 @@ def items(engine: sa.engine.Engine, kind: str, status: str = "open",
     return rows
 
 
+def item(engine: sa.engine.Engine, kind: str, item_id: int) -> Optional[dict[str, Any]]:
+    """One queue item (None if there is no such queue or item)."""
+    if kind not in QUEUES:
+        return None
+    table, _ = QUEUES[kind]
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(table).where(table.c.id == item_id)).mappings().first()
+    return dict(row) if row else None
+
+
 def change_status(engine: sa.engine.Engine, kind: str, item_id: int, status: str,
                   note: str, username: str) -> None:
     """Sets an item's status and records who changed it, when, and the note."""

@@ -73,11 +73,14 @@ def test_wrong_passwords_lock_the_account(client: Any, clinic_db: str) -> None:
     assert answer.status_code == 401 and "Wrong username or password" in answer.get_data(as_text=True)
     for _ in range(accounts.MAX_FAILED_LOGINS - 1):
         login(client, password="wrong password!")
-    answer = login(client)  # the right password, but locked now
-    assert answer.status_code == 401 and "locked" in answer.get_data(as_text=True)
+    answer = login(client)  # the right password, but locked now: the same answer
+    assert answer.status_code == 401 and accounts.SIGN_IN_FAILED in answer.get_data(as_text=True)
     later = accounts.now_utc() + accounts.LOCKOUT + timedelta(seconds=1)
     assert accounts.authenticate(engine_for(clinic_db), "anna", PASSWORD, at=later).member is not None
-    assert len(audit(clinic_db, "login_failed")) == accounts.MAX_FAILED_LOGINS + 1
+    failed = audit(clinic_db, "login_failed")
+    assert len(failed) == accounts.MAX_FAILED_LOGINS + 1
+    # the log tells the administrator what the page does not
+    assert [row["detail"] for row in failed][-2:] == ["account locked", "account locked"]
 
 
 def test_forms_without_the_csrf_token_are_refused(signed_in: Any, client: Any) -> None:
@@ -167,7 +170,7 @@ def test_a_booking_request_moves_through_its_statuses_with_who_when_and_a_note(
     signed_in: Any, clinic_db: str
 ) -> None:
     page = signed_in.get("/queues").get_data(as_text=True)
-    assert "Bo Lee" in page and "+17805550199" not in page
+    assert "[name hidden]" in page and "Bo Lee" not in page and "+17805550199" not in page
     with engine_for(clinic_db).connect() as conn:
         booking_id = conn.execute(sa.select(booking_requests.c.id)).scalar_one()
     answer = post_form(signed_in, "/queues", f"/queues/booking/{booking_id}/status",
