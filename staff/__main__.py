@@ -20,7 +20,8 @@ import sys
 
 from clinic_assistant.db import engine_for
 from clinic_assistant.settings import Settings
-from staff import accounts, conversations
+from staff import accounts, conversations, live
+
 
 
 def read_password(from_stdin: bool) -> str:
@@ -89,11 +90,17 @@ def main(argv: list[str] | None = None) -> None:
         if args.dry_run:
             print(f"{len(old)} conversations have had no message for more than {args.days} days.")
             return
-        deleted = conversations.delete_conversations(engine, old)
+        outcome = live.forget_everywhere(settings, engine, old, "retention")
+        if not outcome.ok:
+            sys.exit(f"error: {outcome.message}")
+        deleted = outcome.deleted
         conversations.record(engine, "retention", "retention", None, f"{deleted} older than {args.days} days")
         print(f"Deleted {deleted} conversations with no message for more than {args.days} days.")
     elif args.command == "forget":
-        deleted = conversations.delete_conversations(engine, [args.conversation_id])
+        outcome = live.forget_everywhere(settings, engine, [args.conversation_id], "command line")
+        if not outcome.ok:
+            sys.exit(f"error: {outcome.message}")
+        deleted = outcome.deleted
         conversations.record(engine, "command line", "forget", args.conversation_id)
         print("Deleted." if deleted else "No such conversation (nothing to delete).")
 

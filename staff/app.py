@@ -2,6 +2,7 @@
 needs a signed-in staff member; every form carries a CSRF token (Flask-WTF)."""
 from __future__ import annotations
 
+import base64
 import re
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
@@ -23,18 +24,28 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.routing import BaseConverter, ValidationError
 
-from clinic_assistant.db import BOOKING_STATUSES, HANDOFF_STATUSES, annotations, conversation_reviews, engine_for
+from clinic_assistant import identity
+from clinic_assistant.db import (
+    BOOKING_STATUSES,
+    HANDOFF_STATUSES,
+    annotations,
+    contact_of,
+    conversation_reviews,
+    engine_for,
+)
 from clinic_assistant.profile import current_profile
 from clinic_assistant.settings import PROJECT_ROOT, Settings
 from clinic_assistant.triage import RED_FLAG_INTENTS
 from staff import accounts, conversations, exports, live, queues
-from staff.privacy import e164, hide_contacts, mask
+from staff.privacy import PHONE_MASK, e164, hide_contacts, mask
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "token"}
 MIN_SECRET_LENGTH = 32
 NOT_MARKABLE = {"nlu_fallback", "message_too_long", *RED_FLAG_INTENTS}
 EXPORT_LIMIT = 1000  # conversations per export
+CONTACT_MASK = {"messenger": "[Messenger id hidden]", "sms": PHONE_MASK, "whatsapp": PHONE_MASK}
 
 
 @lru_cache(maxsize=1)
@@ -73,6 +84,28 @@ def filters_from(args: Any) -> conversations.Filters:
         fallback=_flag(args.get("fallback")), booking=_flag(args.get("booking")),
         reviewed=_flag(args.get("reviewed")), page=page,
     )
+
+
+class ConversationIdConverter(BaseConverter):
+    """Conversation ids in URLs: readable when they are plain (``web:3f2a…``), else
+    ``~`` and their base64url form, so an id with ``/``, ``?``, ``%``, spaces or dots
+    (old or REST ids) can still be opened and forgotten from the console."""
+
+    PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]*")
+
+    def to_url(self, value: Any) -> str:
+        text = str(value)
+        if self.PLAIN.fullmatch(text):
+            return text
+        return "~" + base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    def to_python(self, value: str) -> str:
+        if not value.startswith("~"):
+            return value
+        try:
+            return base64.urlsafe_b64decode(value[1:] + "=" * (-len(value[1:]) % 4)).decode()
+        except (ValueError, UnicodeDecodeError):
+            raise ValidationError() from None
 
 
 def weak_secret(value: str) -> bool:
@@ -125,6 +158,7 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
             "without live replies."
         )
     app = Flask(__name__)
+    app.url_map.converters["conversation"] = ConversationIdConverter
     app.config.update(
         SECRET_KEY=settings.staff_secret_key,
         SESSION_COOKIE_NAME="clinic_staff",
@@ -251,6 +285,9 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
         hide = (lambda text: text) if revealed else (lambda text: mask(text, keep()))
         for turn in turns:
             turn.text = hide(turn.text)
+        # a messaging conversation's number (or Messenger id): its id is only a hash of it
+        kind = identity.kind_of(conversation_id) or ""
+        contact = contact_of(engine, conversation_id)
         handoffs = queues.items(engine, "handoff", conversation_id=conversation_id)
         bookings = queues.items(engine, "booking", conversation_id=conversation_id)
         if not revealed:
@@ -260,26 +297,29 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
                 conversation_reviews.c.conversation_id == conversation_id)).mappings().first()
         return render_template(
             "transcript.html", conversation_id=conversation_id, turns=turns, revealed=revealed,
-            channel=conversations.conversation_channel(engine, conversation_id),
+            channel=identity.channel_of(conversation_id)
+            or conversations.conversation_channel(engine, conversation_id),
+            contact=contact if revealed or not contact else CONTACT_MASK[kind],
+            contact_label="Messenger id" if kind == "messenger" else "Phone",
             with_staff=conversations.handoff_active(engine, conversation_id),
             handoffs=handoffs, bookings=bookings, review=review, intents=answer_intents(),
             low=conversations.LOW_CONFIDENCE, handoff_statuses=HANDOFF_STATUSES,
             booking_statuses=BOOKING_STATUSES,
         )
 
-    @app.get("/conversations/<conversation_id>")
+    @app.get("/conversations/<conversation:conversation_id>")
     def conversation(conversation_id: str) -> Any:
         page = show_transcript(conversation_id, revealed=False)
         conversations.record(engine, g.member.username, "view_transcript", conversation_id)
         return page
 
-    @app.post("/conversations/<conversation_id>/reveal")
+    @app.post("/conversations/<conversation:conversation_id>/reveal")
     def reveal(conversation_id: str) -> Any:
         page = show_transcript(conversation_id, revealed=True)
         conversations.record(engine, g.member.username, "reveal_contacts", conversation_id)
         return page
 
-    @app.post("/conversations/<conversation_id>/reply")
+    @app.post("/conversations/<conversation:conversation_id>/reply")
     def reply(conversation_id: str) -> Any:
         text = request.form.get("text", "").strip()
         if not text:
@@ -291,7 +331,7 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
                 conversations.record(engine, g.member.username, "reply", conversation_id)
         return redirect(url_for("conversation", conversation_id=conversation_id) + "#reply")
 
-    @app.post("/conversations/<conversation_id>/hand-back")
+    @app.post("/conversations/<conversation:conversation_id>/hand-back")
     def hand_back(conversation_id: str) -> Any:
         outcome = live.hand_back(settings, conversation_id, g.member.display_name)
         flash(outcome.message, "ok" if outcome.ok else "error")
@@ -300,7 +340,7 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
             conversations.record(engine, g.member.username, "hand_back", conversation_id)
         return redirect(url_for("conversation", conversation_id=conversation_id))
 
-    @app.post("/conversations/<conversation_id>/review")
+    @app.post("/conversations/<conversation:conversation_id>/review")
     def review(conversation_id: str) -> Any:
         with engine.begin() as conn:
             conn.execute(conversation_reviews.delete().where(
@@ -313,7 +353,7 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
                              request.form.get("reviewed", "no"))
         return redirect(url_for("conversation", conversation_id=conversation_id))
 
-    @app.post("/conversations/<conversation_id>/mark")
+    @app.post("/conversations/<conversation:conversation_id>/mark")
     def mark(conversation_id: str) -> Any:
         choice = request.form.get("intent", "")
         try:
@@ -335,14 +375,18 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
         flash("Marked for training.", "ok")
         return redirect(url_for("conversation", conversation_id=conversation_id) + f"#turn-{event_id}")
 
-    @app.post("/conversations/<conversation_id>/forget")
+    @app.post("/conversations/<conversation:conversation_id>/forget")
     def forget(conversation_id: str) -> Any:
         if request.form.get("confirm") != conversation_id:
             flash("To forget a conversation, type its id in the box to confirm.", "error")
             return redirect(url_for("conversation", conversation_id=conversation_id))
-        conversations.delete_conversations(engine, [conversation_id])
+        # deleted under the conversation's lock (staff/live.py, clinic_assistant/forget.py)
+        outcome = live.forget_everywhere(settings, engine, [conversation_id], g.member.display_name)
+        if not outcome.ok:
+            flash(outcome.message, "error")
+            return redirect(url_for("conversation", conversation_id=conversation_id))
         conversations.record(engine, g.member.username, "forget", conversation_id)
-        flash("The conversation was deleted everywhere.", "ok")
+        flash(outcome.message, "ok")
         return redirect(url_for("conversation_list"))
 
     # --- queues ------------------------------------------------------------------

@@ -131,12 +131,12 @@ def test_the_bots_staff_channel_checks_its_requests(widget_site: WidgetSite) -> 
 
     # a REST conversation cannot receive a message later: it is kept, and the answer says so
     widget_site.bot.send("rest-patient", "hello")
-    kept = requests.post(url, json={**body, "conversation_id": "rest-patient"}, headers=auth, timeout=10)
+    kept = requests.post(url, json={**body, "conversation_id": "rest:rest-patient"}, headers=auth, timeout=10)
     assert kept.status_code == 200 and kept.json() == {"ok": True, "channel": "rest", "delivered": False}
     with sqlite3.connect(widget_site.bot.tracker_db) as db:
         bot_texts = [json.loads(data)["text"] for (data,) in db.execute(
-            "SELECT data FROM events WHERE sender_id = 'rest-patient' AND type_name = 'bot'")]
+            "SELECT data FROM events WHERE sender_id = 'rest:rest-patient' AND type_name = 'bot'")]
     assert bot_texts[-1] == "hi"
     # Rasa's HTTP API stays off: the staff channel is the only way in
-    tracker = requests.get(f"{widget_site.bot_url}/conversations/rest-patient/tracker", timeout=10)
+    tracker = requests.get(f"{widget_site.bot_url}/conversations/rest:rest-patient/tracker", timeout=10)
     assert tracker.status_code == 404

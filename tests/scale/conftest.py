@@ -103,7 +103,8 @@ async def run_conversations(
         for index in range(start, start + turns):
             if time.monotonic() > deadline:
                 break
-            turn = Turn(f"{prefix}-{number}", f"{prefix}-{number}-{index}", texts[(number * 7 + index) % len(texts)])
+            turn = Turn(f"rest:{prefix}-{number}", f"{prefix}-{number}-{index}",
+                        texts[(number * 7 + index) % len(texts)])
             await send_turn(session, webhook, turn, deadline if retry else 0)
             done.append(turn)
             if progress is not None:
@@ -125,7 +126,7 @@ def stored_turns(database_url: str, prefix: str) -> dict[str, list[tuple[str, Op
         with engine.connect() as db:
             rows = db.execute(sa.text(
                 "SELECT sender_id, type_name, data FROM events WHERE sender_id LIKE :p "
-                "AND type_name IN ('user', 'bot') ORDER BY id"), {"p": f"{prefix}-%"}).fetchall()
+                "AND type_name IN ('user', 'bot') ORDER BY id"), {"p": f"rest:{prefix}-%"}).fetchall()
     finally:
         engine.dispose()
     stored: dict[str, list[tuple[str, Optional[str]]]] = defaultdict(list)

@@ -14,6 +14,7 @@ import requests
 import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
+from clinic_assistant import identity
 from clinic_assistant.local_cluster import Cluster
 from tests.scale.conftest import (
     SMS_NUMBER,
@@ -95,7 +96,7 @@ def test_a_store_outage_gives_clear_errors_and_loses_nothing(cluster: Cluster, o
     stored = stored_turns(cluster.database_url, f"{prefix}-during")
     assert {c: user_message_ids(e) for c, e in stored.items()} == {t.conversation: [t.message_id] for t in failed}
     assert sms(cluster, sms_sender, sms_sid).status_code == 200
-    assert stored_user_message_ids(cluster, sms_sender) == [sms_sid]
+    assert stored_user_message_ids(cluster, identity.address_conversation("sms", sms_sender)) == [sms_sid]
     # and conversations that were going on before the outage go on
     later = asyncio.run(run_conversations(cluster.webhook, 5, 1, prefix, retry=False, seconds=60, start=2))
     assert all(t.acknowledged for conversation in later for t in conversation)

@@ -9,6 +9,7 @@ from collections import defaultdict
 import pytest
 import requests
 
+from clinic_assistant import identity
 from clinic_assistant.local_cluster import Cluster
 from tests.scale.conftest import (
     API_TOKEN,
@@ -40,7 +41,7 @@ def test_fifty_conversations_of_twenty_turns_across_both_replicas(cluster: Clust
     # both replicas served, and every conversation had turns on both
     replicas_of: dict[str, set[int]] = defaultdict(set)
     for uri, status, tried in cluster.served_by():
-        if "?c=load-" in uri:
+        if "?c=rest:load-" in uri:
             assert status == 200
             replicas_of[uri.split("?c=")[1]].update(tried)
     assert len(replicas_of) == CONVERSATIONS
@@ -58,14 +59,14 @@ def test_fifty_conversations_of_twenty_turns_across_both_replicas(cluster: Clust
 def test_the_rasa_http_api_needs_the_token(cluster: Cluster) -> None:
     replica = cluster.replicas[0].server
     assert replica is not None
-    tracker = f"{replica.url}/conversations/load-0/tracker"
+    tracker = f"{replica.url}/conversations/rest:load-0/tracker"
     assert requests.get(tracker, timeout=10).status_code == 401
     assert requests.get(tracker, params={"token": "wrong-token-wrong-token-wrong"}, timeout=10).status_code == 401
     answer = requests.get(tracker, params={"token": API_TOKEN}, timeout=10)
     assert answer.status_code == 200
-    assert answer.json()["sender_id"] == "load-0"
+    assert answer.json()["sender_id"] == "rest:load-0"
     # the proxy does not publish the API, nor the staff channel
-    assert requests.get(f"{cluster.url}/conversations/load-0/tracker", params={"token": API_TOKEN},
+    assert requests.get(f"{cluster.url}/conversations/rest:load-0/tracker", params={"token": API_TOKEN},
                         timeout=10).status_code != 200
     assert requests.post(f"{cluster.url}/webhooks/staff/reply", json={}, timeout=10).status_code == 404
 
@@ -86,16 +87,15 @@ def test_a_staff_reply_reaches_a_widget_connected_to_the_other_replica(cluster: 
 
     first, second = (replica.server for replica in cluster.replicas)
     assert first is not None and second is not None
-    session = "widget-on-replica-2"
-
     async def scenario() -> list[dict]:
         async with Patient(second.url, origin=WEBSITE) as patient:
-            await patient.start(session)
+            session = await patient.start()
             await patient.say(session, "I'd like to talk to a person")
             answer = await asyncio.to_thread(
                 requests.post, f"{first.url}/webhooks/staff/reply", timeout=30,
                 headers={"Authorization": f"Bearer {STAFF_TOKEN}"},
-                json={"conversation_id": session, "text": "Hi, this is Anna.", "staff_name": "Anna"})
+                json={"conversation_id": identity.web_conversation(session), "text": "Hi, this is Anna.",
+                      "staff_name": "Anna"})
             assert answer.status_code == 200, answer.text
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline:
@@ -116,8 +116,8 @@ def test_the_widget_connects_through_the_proxy(cluster: Cluster) -> None:
 
     async def scenario() -> tuple[dict, list[dict]]:
         async with Patient(cluster.url, origin=WEBSITE) as patient:
-            await patient.start("widget-through-proxy")
-            ack = await patient.say("widget-through-proxy", "what is dry needling")
+            session = await patient.start()
+            ack = await patient.say(session, "what is dry needling")
             deadline = time.monotonic() + 15
             while len(patient.replies()) < 2 and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
