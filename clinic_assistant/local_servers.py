@@ -9,6 +9,7 @@ tests/artifacts/logs/ so a failing test can be read.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -33,9 +34,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+_RUN_SECRET = secrets.token_urlsafe(48)
+
+
 def base_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("LOCK_STORE_URL", "memory://")
+    # these throwaway servers key their conversation ids with this process's secret
+    # unless one is set (make sets this machine's; the tests set one per run)
+    env.setdefault("CONVERSATION_ID_SECRET", _RUN_SECRET)
     env.update(
         PYTHONPATH=str(PROJECT),
         RASA_TELEMETRY_ENABLED="false",
