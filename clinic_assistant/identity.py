@@ -45,8 +45,8 @@ KINDS = tuple(CHANNEL_OF_KIND)
 # kinds whose key is a keyed hash of an address the channel sends to
 ADDRESS_KINDS = ("sms", "whatsapp", "messenger")
 
-RANDOM_KEY = re.compile(r"^[0-9a-f]{32}$")
-REST_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+RANDOM_KEY = re.compile(r"[0-9a-f]{32}")
+REST_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 TOKEN_SALT = "clinic-widget-conversation"
 
 
@@ -112,7 +112,7 @@ def web_conversation(token: object) -> Optional[str]:
         key = _signer().unsign(token).decode()
     except BadSignature:
         return None
-    return f"web:{key}" if RANDOM_KEY.match(key) else None
+    return f"web:{key}" if RANDOM_KEY.fullmatch(key) else None
 
 
 # --- messaging apps --------------------------------------------------------------------
@@ -121,7 +121,7 @@ def normalised_address(kind: str, address: str) -> str:
     Twilio's ``whatsapp:`` prefix), the page-scoped id as it is for Messenger."""
     address = address.strip()
     if kind in ("sms", "whatsapp"):
-        number = address.removeprefix("whatsapp:")
+        number = address.removeprefix("whatsapp:") if kind == "whatsapp" else address
         try:
             parsed = phonenumbers.parse(number, "CA")
             return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
@@ -148,8 +148,8 @@ def is_current(conversation_id: str) -> bool:
     ``python -m clinic_assistant.migrate_ids``)."""
     kind, _, key = conversation_id.partition(":")
     if kind == "rest":
-        return bool(REST_NAME.match(key))
-    return kind in KINDS and bool(RANDOM_KEY.match(key))
+        return bool(REST_NAME.fullmatch(key))
+    return kind in KINDS and bool(RANDOM_KEY.fullmatch(key))
 
 
 # --- the REST channel ------------------------------------------------------------------
@@ -163,7 +163,7 @@ def rest_conversation(sender: str) -> str:
             f"the REST channel cannot use {kind}: conversations; "
             "use a plain name or one starting with 'rest:'")
     name = sender[len("rest:"):] if kind == "rest" else sender
-    if not REST_NAME.match(name):
+    if not REST_NAME.fullmatch(name):
         raise IdentityError(
             "'sender' must be 1-100 letters, digits, '.', '_' or '-' (optionally after 'rest:')")
     return f"rest:{name}"

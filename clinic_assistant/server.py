@@ -179,7 +179,9 @@ def answer_repeated_messages_from_the_record() -> None:
     delivered again) sends the same message again, maybe to another replica. The
     check runs in the processor, on the conversation it has just loaded and under the
     conversation's lock, so it costs no extra read and two copies arriving at once
-    are still handled once. The rest is Rasa 3.6's ``MessageProcessor.handle_message``.
+    are still handled once. An output channel with an ``under_lock`` coroutine has it
+    called with the conversation id just before the turn is saved, still under the
+    lock. The rest is Rasa 3.6's ``MessageProcessor.handle_message``.
     """
     from rasa.core.channels.channel import CollectingOutputChannel
     from rasa.core.processor import MessageProcessor
@@ -204,6 +206,9 @@ def answer_repeated_messages_from_the_record() -> None:
                 tracker = await self.run_action_extract_slots(message.output_channel, tracker)
                 await self._run_prediction_loop(message.output_channel, tracker)
                 await self.run_anonymization_pipeline(tracker)
+        keep = getattr(message.output_channel, "under_lock", None)
+        if keep is not None:  # e.g. a messaging conversation's number (channels/messaging.py)
+            await keep(message.sender_id)
         await self.save_tracker(tracker)  # a new session started above is kept too
         if isinstance(message.output_channel, CollectingOutputChannel):
             return message.output_channel.messages

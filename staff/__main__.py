@@ -18,6 +18,7 @@ import argparse
 import getpass
 import sys
 
+from clinic_assistant.forget import sweep_orphan_contacts
 from clinic_assistant.db import engine_for
 from clinic_assistant.settings import Settings
 from staff import accounts, conversations, live
@@ -91,18 +92,21 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{len(old)} conversations have had no message for more than {args.days} days.")
             return
         outcome = live.forget_everywhere(settings, engine, old, "retention")
+        # each deleted conversation is in the audit log (as forgotten by "retention")
+        conversations.record(engine, "retention", "retention", None,
+                             f"{outcome.deleted} older than {args.days} days"
+                             + ("" if outcome.ok else f"; stopped: {outcome.message}"))
         if not outcome.ok:
-            sys.exit(f"error: {outcome.message}")
-        deleted = outcome.deleted
-        conversations.record(engine, "retention", "retention", None, f"{deleted} older than {args.days} days")
-        print(f"Deleted {deleted} conversations with no message for more than {args.days} days.")
+            sys.exit(f"error: {outcome.message} ({outcome.deleted} were deleted before that)")
+        swept = sweep_orphan_contacts(engine)
+        print(f"Deleted {outcome.deleted} conversations with no message for more than {args.days} days"
+              + (f" and {swept} numbers kept for turns that were never stored." if swept else "."))
     elif args.command == "forget":
+        # recorded in the audit log by the deletion itself, under a random id
         outcome = live.forget_everywhere(settings, engine, [args.conversation_id], "command line")
         if not outcome.ok:
             sys.exit(f"error: {outcome.message}")
-        deleted = outcome.deleted
-        conversations.record(engine, "command line", "forget", args.conversation_id)
-        print("Deleted." if deleted else "No such conversation (nothing to delete).")
+        print("Deleted." if outcome.deleted else "No such conversation (nothing to delete).")
 
 
 if __name__ == "__main__":

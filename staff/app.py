@@ -132,11 +132,14 @@ def local_path(target: str, default: str) -> str:
 
 
 def filter_note(filters: conversations.Filters, with_page: bool = True) -> str:
-    """The filters in effect, for the audit log: only what staff chose or typed."""
+    """The filters in effect, for the audit log. A search's words are not kept, only
+    their length: staff search for a patient's name or number, and forgetting that
+    patient must leave neither behind."""
     flags = {name: {True: "yes", False: "no"}.get(getattr(filters, name))
              for name in ("handed_off", "urgent", "fallback", "booking", "reviewed")}
+    query = filters.q.strip()
     values = {
-        "q": filters.q, "from": filters.date_from.isoformat() if filters.date_from else "",
+        "q": f"({len(query)} characters)" if query else "", "from": filters.date_from.isoformat() if filters.date_from else "",
         "to": filters.date_to.isoformat() if filters.date_to else "", "channel": filters.channel,
         **flags, "page": str(filters.page) if with_page and filters.page > 1 else "",
     }
@@ -381,11 +384,12 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
             flash("To forget a conversation, type its id in the box to confirm.", "error")
             return redirect(url_for("conversation", conversation_id=conversation_id))
         # deleted under the conversation's lock (staff/live.py, clinic_assistant/forget.py)
-        outcome = live.forget_everywhere(settings, engine, [conversation_id], g.member.display_name)
+        # and recorded in the audit log under a random id (the conversation's own id is
+        # a keyed hash of a phone number for SMS)
+        outcome = live.forget_everywhere(settings, engine, [conversation_id], g.member.username)
         if not outcome.ok:
             flash(outcome.message, "error")
             return redirect(url_for("conversation", conversation_id=conversation_id))
-        conversations.record(engine, g.member.username, "forget", conversation_id)
         flash(outcome.message, "ok")
         return redirect(url_for("conversation_list"))
 

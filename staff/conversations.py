@@ -343,11 +343,11 @@ def stats(engine: sa.engine.Engine, tz: ZoneInfo, now: Optional[datetime] = None
     return result
 
 
-def delete_conversations(engine: sa.engine.Engine, ids: list[str]) -> int:
+def delete_conversations(engine: sa.engine.Engine, ids: list[str], actor: Optional[str] = None) -> int:
     """Deletes conversations everywhere without taking their locks: only for when no
     Rasa server is running (clinic_assistant/forget.py; the console and the commands
-    ask the Rasa server, which takes each conversation's lock first)."""
-    return forget.delete_conversations(engine, ids)
+    use staff.live.forget_everywhere, which takes each conversation's lock first)."""
+    return forget.delete_conversations(engine, ids, actor)
 
 
 def conversations_older_than(engine: sa.engine.Engine, days: int,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -62,24 +63,35 @@ class Forgotten:
     ok: bool
     deleted: int
     message: str
-    reachable: bool = True  # False: the bot server did not answer at all
 
 
-def forget(settings: Settings, conversation_ids: list[str], staff_name: str) -> Forgotten:
+DELETED = "The conversation was deleted everywhere."
+NOT_FOUND = "There was nothing to delete: no such conversation."
+
+
+def _done(deleted: int) -> Forgotten:
+    return Forgotten(True, deleted, DELETED if deleted else NOT_FOUND)
+
+
+def forget(settings: Settings, conversation_ids: list[str], actor: str) -> Forgotten:
     """Asks the Rasa server to delete conversations, each under its lock, so that a
-    turn in progress cannot write one back after it was deleted."""
+    turn in progress cannot write one back after it was deleted. Each deletion is
+    recorded in the audit log by the server, under ``actor``."""
     if not settings.staff_api_token:
         return Forgotten(False, 0, "Forgetting needs the bot server's staff channel: "
                                    "STAFF_API_TOKEN is empty. Nothing was deleted.")
     try:
         answer = requests.post(
             f"{settings.rasa_url}/webhooks/staff/forget", timeout=TIMEOUT_SECONDS * 6,
-            json={"conversation_ids": conversation_ids, "staff_name": staff_name},
+            json={"conversation_ids": conversation_ids, "staff_name": actor},
             headers={"Authorization": f"Bearer {settings.staff_api_token}"},
         )
+    except requests.Timeout:
+        return Forgotten(False, 0, "The bot server did not answer in time: the deletion may still "
+                                   "be going on. Reload the page to see whether it is done.")
     except requests.RequestException as error:
         return Forgotten(False, 0, f"The bot server could not be reached ({type(error).__name__}). "
-                                   "Nothing was deleted; try again.", reachable=False)
+                                   "Nothing was deleted; try again.")
     try:
         data = answer.json()
     except ValueError:
@@ -87,18 +99,19 @@ def forget(settings: Settings, conversation_ids: list[str], staff_name: str) -> 
     if answer.status_code != 200:
         reason = data.get("error") or f"HTTP {answer.status_code}"
         return Forgotten(False, 0, f"The bot server refused: {reason}. Nothing was deleted.")
-    deleted = int(data.get("deleted") or 0)
-    return Forgotten(True, deleted, "The conversation was deleted everywhere.")
+    return _done(int(data.get("deleted") or 0))
 
 
 def forget_everywhere(settings: Settings, engine: Any, ids: list[str], actor: str) -> Forgotten:
     """Deletes conversations, each under its lock, so that a turn in progress cannot
-    write one back after it was deleted:
+    write one back after it was deleted; each deletion is recorded under ``actor``.
 
     - Redis lock store (replicas): the locks are taken in Redis, here.
-    - In-memory lock store (one Rasa process): the locks live in the Rasa server, so it
-      is asked to do it; when it is not running at all, no turn can be in progress and
-      the conversations are deleted here.
+    - In-memory lock store (one Rasa process, ``make run``): the locks live in that
+      Rasa server, so it is asked to do it. Only when nothing listens on its address
+      on this machine (connection refused on loopback) is it certain that no turn is
+      in progress, and the conversations are deleted here. Anything else (a time-out,
+      a server elsewhere) is reported and nothing is deleted here.
     """
     from clinic_assistant.forget import delete_conversations, forget_under_locks
 
@@ -107,24 +120,27 @@ def forget_everywhere(settings: Settings, engine: Any, ids: list[str], actor: st
         from clinic_assistant.lock_store import UrlLockStore
 
         try:
-            deleted = asyncio.run(forget_under_locks(UrlLockStore(url=url), engine, ids))
-        except Exception as error:  # Redis or the database unreachable
-            return Forgotten(False, 0, f"Could not delete now ({type(error).__name__}). "
-                                       "Nothing was deleted; try again.")
-        return Forgotten(True, deleted, "The conversation was deleted everywhere.")
-    if not _server_running(settings):  # nothing can be in the middle of a turn
-        return Forgotten(True, delete_conversations(engine, ids), "The conversation was deleted everywhere.")
+            return _done(asyncio.run(forget_under_locks(UrlLockStore(url=url), engine, ids, actor)))
+        except Exception as error:  # Redis or the database unreachable: one transaction each
+            return Forgotten(False, 0, f"Could not delete now ({type(error).__name__}); "
+                                       "try again. Deleted conversations are in the audit log.")
+    if not _local_server_listens(settings):
+        return _done(delete_conversations(engine, ids, actor))
     deleted = 0
     for start in range(0, len(ids), FORGET_BATCH):
         outcome = forget(settings, ids[start:start + FORGET_BATCH], actor)
         if not outcome.ok:
             return Forgotten(False, deleted, outcome.message)
         deleted += outcome.deleted
-    return Forgotten(True, deleted, "The conversation was deleted everywhere.")
+    return _done(deleted)
 
 
-def _server_running(settings: Settings) -> bool:
-    """False only when nothing listens on the Rasa server's address (connection refused)."""
+def _local_server_listens(settings: Settings) -> bool:
+    """False only when the Rasa server's address is this machine's loopback and nothing
+    listens there (connection refused); True in every other case."""
+    host = urlsplit(settings.rasa_url).hostname or ""
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        return True
     try:
         requests.get(settings.rasa_url, timeout=TIMEOUT_SECONDS)
     except requests.ConnectionError as error:

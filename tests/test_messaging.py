@@ -258,12 +258,19 @@ def test_the_rest_channel_cannot_name_another_channels_conversation(messaging: M
 
 
 def test_a_staff_reply_goes_to_the_channel_the_id_names(messaging: Messaging) -> None:
-    """Someone writing "into" an SMS conversation from another channel cannot take
-    the staff's replies: they go to the patient's phone."""
+    """Not to the channel of the last stored message: a message in an SMS conversation
+    that came from elsewhere (old data, or a hole elsewhere) cannot take staff replies."""
     phone = new_phone()
     messaging.sms(phone, "I want to talk to a person")
     messaging.sms(phone, "skip")
-    messaging.bot.post(phone, "it's me on the website now")  # refused (400), see above
+    assert messaging.bot.post(phone, "it's me on the website now").status_code == 400
+    with sqlite3.connect(messaging.bot.tracker_db) as db:  # as if it had come from the widget
+        row = db.execute("SELECT sender_id, type_name, timestamp, intent_name, data FROM events "
+                         "WHERE sender_id = ? AND type_name = 'user' ORDER BY id DESC LIMIT 1",
+                         (conversation_of(phone),)).fetchone()
+        data = {**json.loads(row[4]), "input_channel": "socketio", "text": "it's me on the website now"}
+        db.execute("INSERT INTO events (sender_id, type_name, timestamp, intent_name, data) VALUES (?, ?, ?, ?, ?)",
+                   (row[0], row[1], row[2] + 1, row[3], json.dumps(data)))
     answer = messaging.staff("reply", {"conversation_id": conversation_of(phone), "text": "Hi, Anna here.",
                                        "staff_name": "Anna"})
     assert answer.json() == {"ok": True, "channel": "twilio", "delivered": True}
@@ -298,6 +305,24 @@ def test_a_replayed_webhook_is_not_handled_again_on_another_replica(messaging: M
     assert replay.status_code == 200 and "<Response>" in replay.text
     assert messaging.user_texts(phone) == []
     assert len(messaging.twilio.sent(phone)) == sent_before
+
+
+def test_a_failure_to_note_a_handled_webhook_does_not_cost_the_replies(
+    messaging: Messaging, expected_text: Callable[[str], str]
+) -> None:
+    """Noting the handled id comes after the turn is stored: if that write fails, the
+    patient still gets the replies (the emergency one first)."""
+    phone = new_phone()
+    with sqlite3.connect(messaging.bot.tracker_db) as db:
+        db.execute("CREATE TRIGGER refuse_seen BEFORE INSERT ON seen_webhooks "
+                   "BEGIN SELECT RAISE(FAIL, 'disk full'); END")
+    try:
+        answer = messaging.sms(phone, "I have chest pain and can't breathe")
+    finally:
+        with sqlite3.connect(messaging.bot.tracker_db) as db:
+            db.execute("DROP TRIGGER refuse_seen")
+    assert answer.status_code == 200
+    assert messaging.twilio.wait_for(phone, 2)[0] == "URGENT: " + expected_text("utter_red_flag_emergency")
 
 
 def test_a_messenger_event_older_than_the_retry_period_is_not_handled(messaging: Messaging) -> None:

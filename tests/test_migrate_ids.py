@@ -3,6 +3,7 @@ widget's own id, a REST sender) to channel-named ids (clinic_assistant/migrate_i
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from clinic_assistant import identity, migrate_ids
-from clinic_assistant.db import create_handoff_ticket, engine_for
+from clinic_assistant.db import audit_log, create_handoff_ticket, engine_for
 from clinic_assistant.tracker_store import UrlSQLTrackerStore
 
 PHONE = "+17805550199"
@@ -25,18 +26,25 @@ def every_value(engine: sa.engine.Engine) -> str:
 def test_old_conversations_move_to_channel_named_ids(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     store = UrlSQLTrackerStore(db_url=url)
-    old = {PHONE: "twilio", "whatsapp:" + PHONE: "whatsapp", "3f2a" * 8: "socketio", "my-test": "rest"}
-    for sender, channel in old.items():
+    old = {PHONE: ["twilio", "rest"],  # someone wrote into it over REST last: still an SMS conversation
+           "whatsapp:" + PHONE: ["whatsapp"], "3f2a" * 8: ["socketio"], "my-test": ["rest"],
+           # two old ids of one new id are not merged: listed, left alone
+           "dup": ["rest"], "rest:dup": ["rest"]}
+    for sender, channels in old.items():
         tracker = DialogueStateTracker(sender, [])
-        tracker.update(UserUttered("hello", input_channel=channel))
-        tracker.update(BotUttered("Hi"))
+        for channel in channels:
+            tracker.update(UserUttered("hello", input_channel=channel))
+            tracker.update(BotUttered("Hi"))
         asyncio.run(store.save(tracker))
     engine = engine_for(url)
     create_handoff_ticket(engine, conversation_id=PHONE, channel="twilio", reason="asked", last_messages=[])
+    with engine.begin() as conn:  # the audit lines of a conversation forgotten before the move
+        conn.execute(audit_log.insert().values(at=datetime.now(timezone.utc), username="anna",
+                                               action="forget", conversation_id="+17805550222", detail=""))
 
-    assert migrate_ids.migrate(engine, dry_run=True) == 4
-    assert migrate_ids.migrate(engine) == 4
-    assert migrate_ids.migrate(engine) == 0  # once only
+    assert migrate_ids.migrate(engine, dry_run=True) == (4, 1, ["dup"])
+    assert migrate_ids.migrate(engine) == (4, 1, ["dup"])
+    assert migrate_ids.migrate(engine) == (0, 0, ["dup"])  # once only
 
     sms = identity.address_conversation("sms", PHONE)
     with engine.connect() as conn:
@@ -44,8 +52,9 @@ def test_old_conversations_move_to_channel_named_ids(tmp_path: Path) -> None:
         contacts = {row[0]: row[1] for row in conn.execute(sa.text("SELECT conversation_id, address FROM conversation_contacts"))}
         ticket = conn.execute(sa.text("SELECT conversation_id FROM handoff_tickets")).scalar()
     assert ids == {sms, identity.address_conversation("whatsapp", "whatsapp:" + PHONE),
-                   identity.keyed_id("web", "3f2a" * 8), "rest:my-test"}
+                   identity.keyed_id("web", "3f2a" * 8), "rest:my-test", "dup", "rest:dup"}
     assert ticket == sms
     assert contacts[sms] == PHONE
     # the number is left only as the conversations' kept contact
     assert every_value(engine).count(PHONE[2:]) == 2
+    assert "7805550222" not in every_value(engine)

@@ -167,6 +167,28 @@ async def test_a_staff_reply_reaches_only_the_conversations_own_widget(bot: Any)
         assert not any(r.get("text") == "Hi, this is Anna." for r in attacker.replies())
 
 
+async def test_starting_over_leaves_the_old_conversation(bot: Any) -> None:
+    """After "start over" on the same page, a staff reply to the old conversation no
+    longer shows there (a shared computer: the next person must not see it)."""
+    async with Patient(bot.rasa.url) as patient:
+        old = await patient.start()
+        await patient.say(old, "I want to talk to a real person")
+        patient.received.clear()
+        await patient.client.emit("session_request", {})  # what "start over" sends
+        for _ in range(50):
+            if any(event == "session_confirm" for event, _ in patient.received):
+                break
+            await asyncio.sleep(0.1)
+        answer = await asyncio.to_thread(
+            requests.post, f"{bot.rasa.url}/webhooks/staff/reply", timeout=30,
+            headers={"Authorization": f"Bearer {os.environ['STAFF_API_TOKEN']}"},
+            json={"conversation_id": identity.web_conversation(old), "text": "Hi, Anna here.",
+                  "staff_name": "Anna"})
+        assert answer.status_code == 200
+        await asyncio.sleep(1.0)
+        assert not any(r.get("text") == "Hi, Anna here." for r in patient.replies())
+
+
 @pytest.mark.parametrize("data, reason", [
     ("just text", "must be an object"),
     ({"message": "hi"}, "'session_id'"),

@@ -84,16 +84,6 @@ class PlainTextOutput(OutputChannel):
         await self.send_response(recipient_id, {"text": text})
 
 
-class Collector(OutputChannel):
-    """Keeps a turn's replies, each whole, to be ordered and sent afterwards."""
-
-    def __init__(self) -> None:
-        self.messages: list[dict[str, Any]] = []
-
-    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        self.messages.append(dict(message))
-
-
 def _env(*names: str) -> dict[str, str]:
     return {name: os.environ.get(name, "").strip() for name in names}
 
@@ -120,21 +110,45 @@ class SeenWebhooks:
         with _engine().connect() as conn:
             return conn.execute(sa.select(seen_webhooks.c.message_id).where(
                 seen_webhooks.c.channel == self.channel,
-                seen_webhooks.c.message_id == message_id)).first() is not None
+                seen_webhooks.c.message_id == message_id[:255])).first() is not None
 
     def add(self, message_id: str) -> None:
+        """Notes a handled id. Best effort: the turn is already stored, and a copy
+        delivered again while its conversation exists is caught by the record anyway,
+        so a database error here must not cost the patient the replies."""
         now = datetime.now(timezone.utc)
-        with _engine().begin() as conn:
-            try:
-                with conn.begin_nested():
-                    conn.execute(seen_webhooks.insert().values(
-                        channel=self.channel, message_id=message_id[:255], seen_at=now))
-            except sa.exc.IntegrityError:  # another replica handled a copy at the same time
-                pass
-            if time.monotonic() - self._last_cleanup > 3600:  # hourly: forget old ids
-                self._last_cleanup = time.monotonic()
-                kept = timedelta(days=_number("WEBHOOK_IDS_KEPT_DAYS", 90))
-                conn.execute(seen_webhooks.delete().where(seen_webhooks.c.seen_at < now - kept))
+        try:
+            with _engine().begin() as conn:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(seen_webhooks.insert().values(
+                            channel=self.channel, message_id=message_id[:255], seen_at=now))
+                except sa.exc.IntegrityError:  # another replica handled a copy at the same time
+                    pass
+                if time.monotonic() - self._last_cleanup > 3600:  # hourly: forget old ids
+                    self._last_cleanup = time.monotonic()
+                    kept = timedelta(days=_number("WEBHOOK_IDS_KEPT_DAYS", 90))
+                    conn.execute(seen_webhooks.delete().where(seen_webhooks.c.seen_at < now - kept))
+        except Exception:
+            logger.warning("Could not note %s webhook %s as handled", self.channel, message_id,
+                           exc_info=True)
+
+
+class ContactKeeper(OutputChannel):
+    """Collects a turn's replies and, under the conversation's lock just before the
+    turn is saved (clinic_assistant/server.py calls ``under_lock``), keeps the address
+    replies go to. Under the lock, a forget cannot slip in between: the contact is
+    written only with a stored turn, and never after the conversation was deleted."""
+
+    def __init__(self, channel: str, address: str) -> None:
+        self.channel, self.address = channel, address
+        self.messages: list[dict[str, Any]] = []
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        self.messages.append(dict(message))
+
+    async def under_lock(self, conversation_id: str) -> None:
+        await asyncio.to_thread(remember_contact, _engine(), conversation_id, self.channel, self.address)
 
 
 class MessagingInput(InputChannel):
@@ -150,11 +164,6 @@ class MessagingInput(InputChannel):
         """The conversation id of a sender's number or Messenger id."""
         return identity.address_conversation(identity.KIND_OF_CHANNEL[self.name()], address)
 
-    def remember(self, conversation_id: str, address: str) -> None:
-        """Keeps the address staff replies are sent to. Written on every message (one
-        small UPDATE), so a conversation forgotten between two messages gets it back
-        with the next one."""
-        remember_contact(_engine(), conversation_id, self.name(), address)
 
     @classmethod
     def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> "MessagingInput":
@@ -185,13 +194,12 @@ class MessagingInput(InputChannel):
         if message_id and not self.message_ids.claim(sender_id, message_id):
             logger.info("Skipped %s message %s: already handled", self.name(), message_id)
             return
-        collector = Collector()
+        collector = ContactKeeper(self.name(), address)
         try:
-            if message_id and self.seen_webhooks.seen(message_id):
+            if message_id and await asyncio.to_thread(self.seen_webhooks.seen, message_id):
                 logger.info("Skipped %s message %s: handled before (a replayed or re-delivered "
                             "webhook)", self.name(), message_id)
                 return
-            self.remember(sender_id, address)
             payload = None
             if NUMBER_REPLY.match(text):  # only then is the conversation's record needed here
                 tracker = await request.app.ctx.agent.tracker_store.retrieve(sender_id)
@@ -200,14 +208,14 @@ class MessagingInput(InputChannel):
                 payload or text, collector, sender_id, input_channel=self.name(),
                 message_id=message_id or None, metadata=metadata,
             ))
-            if message_id:
-                self.seen_webhooks.add(message_id)
         except Exception as error:
             if message_id:
                 self.message_ids.release(sender_id, message_id)
             logger.exception("Could not handle %s message %s of %s", self.name(), message_id, sender_id)
             # 503, not 500: the platform may deliver the webhook again
             raise ServiceUnavailable("the message could not be handled right now") from error
+        if message_id:
+            await asyncio.to_thread(self.seen_webhooks.add, message_id)
         if getattr(collector, "replayed", False):
             # delivered again (maybe to another replica) after it was handled: the
             # patient already has the replies

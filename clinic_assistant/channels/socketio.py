@@ -233,6 +233,11 @@ class ClinicSocketIOInput(SocketIOInput):
             conversation_id = identity.web_conversation(token)
             if conversation_id is None:  # none, or not issued by this server: a new one
                 conversation_id, token = identity.new_web_conversation()
+            # "start over" on the same connection: the old conversation's replies (from
+            # staff, later) must not show here any more
+            for room in sio.rooms(sid, namespace=self.namespace):
+                if room not in (sid, conversation_id):
+                    await sio.leave_room(sid, room, namespace=self.namespace)
             await join(sid, conversation_id)
             try:
                 await start_or_resume(sid, conversation_id)

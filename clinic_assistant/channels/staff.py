@@ -216,7 +216,8 @@ class StaffInput(InputChannel):
             agent = request.app.ctx.agent
             try:
                 deleted = await forget_under_locks(
-                    agent.lock_store, engine_for(Settings.from_env().database_url), ids)
+                    agent.lock_store, engine_for(Settings.from_env().database_url), ids,
+                    actor=str(body.get("staff_name") or "staff channel"))
             except Exception:
                 logger.exception("Could not forget conversations")
                 return response.json({"error": "the conversations could not be deleted right now; try again"},

@@ -13,6 +13,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, 
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from clinic_assistant.db import create_booking_request, create_handoff_ticket, engine_for
+from clinic_assistant.local_servers import free_port
 from clinic_assistant.settings import PROJECT_ROOT, Settings
 from clinic_assistant.tracker_store import UrlSQLTrackerStore
 from staff import accounts
@@ -111,6 +112,9 @@ def settings(clinic_db: str) -> Settings:
         clinic_profile_path=PROJECT_ROOT / "clinic" / "profile.yml",
         database_url=clinic_db,
         staff_secret_key="test-secret-" + "k" * 32,
+        # no bot server there: forget deletes directly (nothing can be mid-turn), and
+        # a bot server of `make run` on this machine is never touched by the tests
+        rasa_url=f"http://127.0.0.1:{free_port()}",
     )
 
 
