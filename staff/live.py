@@ -21,23 +21,32 @@ class Outcome:
     message: str
 
 
-def _post(settings: Settings, path: str, body: dict[str, Any]) -> Outcome:
-    if not settings.staff_api_token:
-        return Outcome(False, "Live replies are not set up: STAFF_API_TOKEN is empty.")
-    try:
-        answer = requests.post(
-            f"{settings.rasa_url}/webhooks/staff/{path}", json=body, timeout=TIMEOUT_SECONDS,
-            headers={"Authorization": f"Bearer {settings.staff_api_token}"},
-        )
-    except requests.RequestException as error:
-        return Outcome(False, f"The bot server could not be reached ({type(error).__name__}). Nothing was sent.")
+def _call(settings: Settings, path: str, body: dict[str, Any], timeout: float) -> tuple[int, dict[str, Any]]:
+    """POSTs to the staff channel; (HTTP status, JSON answer or {}). Raises requests' errors."""
+    answer = requests.post(
+        f"{settings.rasa_url}/webhooks/staff/{path}", json=body, timeout=timeout,
+        headers={"Authorization": f"Bearer {settings.staff_api_token}"},
+    )
     try:
         data = answer.json()
     except ValueError:
         data = {}
-    if answer.status_code != 200:
-        reason = data.get("error") or f"HTTP {answer.status_code}"
-        return Outcome(False, f"The bot server refused: {reason}. Nothing was sent.")
+    return answer.status_code, data if isinstance(data, dict) else {}
+
+
+def _reason(status: int, data: dict[str, Any]) -> str:
+    return str(data.get("error") or f"HTTP {status}")
+
+
+def _post(settings: Settings, path: str, body: dict[str, Any]) -> Outcome:
+    if not settings.staff_api_token:
+        return Outcome(False, "Live replies are not set up: STAFF_API_TOKEN is empty.")
+    try:
+        status, data = _call(settings, path, body, TIMEOUT_SECONDS)
+    except requests.RequestException as error:
+        return Outcome(False, f"The bot server could not be reached ({type(error).__name__}). Nothing was sent.")
+    if status != 200:
+        return Outcome(False, f"The bot server refused: {_reason(status, data)}. Nothing was sent.")
     if not data.get("delivered"):
         return Outcome(True, "Saved in the conversation, but this channel "
                              f"({data.get('channel') or 'unknown'}) cannot show it to the patient "
@@ -81,24 +90,16 @@ def forget(settings: Settings, conversation_ids: list[str], actor: str) -> Forgo
         return Forgotten(False, 0, "Forgetting needs the bot server's staff channel: "
                                    "STAFF_API_TOKEN is empty. Nothing was deleted.")
     try:
-        answer = requests.post(
-            f"{settings.rasa_url}/webhooks/staff/forget", timeout=TIMEOUT_SECONDS * 6,
-            json={"conversation_ids": conversation_ids, "staff_name": actor},
-            headers={"Authorization": f"Bearer {settings.staff_api_token}"},
-        )
+        status, data = _call(settings, "forget", {"conversation_ids": conversation_ids, "staff_name": actor},
+                             TIMEOUT_SECONDS * 6)
     except requests.Timeout:
         return Forgotten(False, 0, "The bot server did not answer in time: the deletion may still "
                                    "be going on. Reload the page to see whether it is done.")
     except requests.RequestException as error:
         return Forgotten(False, 0, f"The bot server could not be reached ({type(error).__name__}). "
                                    "Nothing was deleted; try again.")
-    try:
-        data = answer.json()
-    except ValueError:
-        data = {}
-    if answer.status_code != 200:
-        reason = data.get("error") or f"HTTP {answer.status_code}"
-        return Forgotten(False, 0, f"The bot server refused: {reason}. Nothing was deleted.")
+    if status != 200:
+        return Forgotten(False, 0, f"The bot server refused: {_reason(status, data)}. Nothing was deleted.")
     return _done(int(data.get("deleted") or 0))
 
 
