@@ -56,7 +56,7 @@ WIDGET_BUNDLE := widget/dist/clinic-chat.js
 TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml') \
 	clinic_assistant/rasa_components.py
 
-.PHONY: help run test install train spacy triage widget staff-user lint validate test-stories test-heldout pytest \
+.PHONY: help run test install train spacy triage widget staff-user lint validate test-stories test-nlu pytest \
 	bench bench-latency bench-safety audit lock clean
 
 help:
@@ -131,9 +131,11 @@ test-stories: $(MODEL)
 	$(RASA) test core --model $(MODEL) --stories tests/stories \
 		--e2e --fail-on-prediction-errors --out tests/artifacts/stories
 
-test-heldout: $(MODEL)
-	$(PY) -m clinic_assistant.evaluation --model $(MODEL) --data tests/heldout/messages.yml \
-		--min-accuracy 0.90
+# The frozen evaluation set, written blind (tests/nlu_eval/): figures by kind with the
+# issue #16 targets; fails only below a floor that catches a broken model.
+test-nlu: $(MODEL)
+	$(PY) -m clinic_assistant.evaluation --model $(MODEL) --data tests/nlu_eval/test.yml \
+		--min-accuracy 0.80 --no-misses
 
 pytest: $(MODEL) $(WIDGET_BUNDLE) | var
 	@scripts/ensure-postgres
@@ -141,7 +143,7 @@ pytest: $(MODEL) $(WIDGET_BUNDLE) | var
 	@scripts/ensure-chromium
 	$(PY) -m pytest
 
-test: lint validate test-stories test-heldout pytest
+test: lint validate test-stories test-nlu pytest
 
 # --- benchmarks (not part of make test) ---------------------------------------------
 bench-latency: $(MODEL) | var

@@ -25,7 +25,7 @@ from clinic_assistant.evaluation import (
 )
 from clinic_assistant.local_servers import PROJECT, base_env
 
-HELDOUT = PROJECT / "tests" / "heldout" / "messages.yml"
+HELDOUT = PROJECT / "tests" / "nlu_eval" / "dev.yml"
 DEFAULT_CONFIG = PROJECT / "bench" / "configs" / "rasa-init-config.yml"
 
 

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     questions = [
-        e.text for e in load_examples(PROJECT / "tests" / "heldout" / "messages.yml")
+        e.text for e in load_examples(PROJECT / "tests" / "nlu_eval" / "dev.yml")
         if e.answer.startswith("faq_")
     ]
     with tempfile.TemporaryDirectory() as tmp, running_bot(Path(tmp) / "tracker.db") as bot:

@@ -17,7 +17,7 @@ import requests
 from clinic_assistant.evaluation import load_examples
 from clinic_assistant.local_servers import PROJECT, Bot, base_env, free_port, rasa_server_command
 
-HELDOUT = PROJECT / "tests" / "heldout" / "messages.yml"
+HELDOUT = PROJECT / "tests" / "nlu_eval" / "dev.yml"
 MAX_SECONDS_PER_RUN = 600
 
 

@@ -83,7 +83,7 @@ def meets(r: dict[str, float]) -> dict[str, bool]:
 async def parse_all(model: Path) -> tuple[list[Parsed], dict[str, Any]]:
     parse = model_parser(model)
     parsed = []
-    for example in load_examples(PROJECT / "tests" / "heldout" / "messages.yml"):
+    for example in load_examples(PROJECT / "tests" / "nlu_eval" / "dev.yml"):
         result = await parse(example.text)
         ranking = [(r["name"], float(r["confidence"])) for r in result.get("intent_ranking", [])
                    if r["name"] != "nlu_fallback"]

@@ -48,7 +48,7 @@ def cluster() -> Iterator[Cluster]:
 
 def questions() -> list[str]:
     """Patients' questions the bot answers from its domain (the held-out FAQ set)."""
-    examples = load_examples(PROJECT / "tests" / "heldout" / "messages.yml")
+    examples = load_examples(PROJECT / "tests" / "nlu_eval" / "dev.yml")
     return [e.text for e in examples if e.answer.startswith("faq_")]
 
 

@@ -1,0 +1,77 @@
+"""Follow-ups: a short message that only makes sense after the previous one.
+
+"what about migraines?", "and afterwards?", "what about saturdays?": alone, the
+classifier is unsure of them (or takes them as out of scope). When the latest message
+of the same session is known, such a message is read again together with it
+("what are your hours" + "what about saturdays?"); if that reading is confident about
+an answer, it is used. The message keeps its own words and entities (a condition it
+names wins over the previous one's). Used by the Rasa server on every channel
+(clinic_assistant/server.py) and by the evaluation (clinic_assistant/evaluation.py),
+so what is measured is what patients get.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Awaitable, Callable, Iterable, Optional
+
+from clinic_assistant.answers import CONDITION_INTENT
+
+MAX_WORDS = 8  # a follow-up is short; a long message stands on its own
+UNSURE_INTENTS = frozenset({"nlu_fallback", "out_of_scope", "unclear"})
+UNSURE_BELOW = 0.6
+CONFIDENT = 0.6
+CONDITION_ENTITIES = ("condition", "other_condition", "body_part")
+
+Reparse = Callable[[str], Awaitable[dict[str, Any]]]
+
+
+def _intent(parse: dict[str, Any]) -> tuple[str, float]:
+    intent = parse.get("intent") or {}
+    return str(intent.get("name") or ""), float(intent.get("confidence") or 0.0)
+
+
+def needs_context(parse: dict[str, Any]) -> bool:
+    name, confidence = _intent(parse)
+    words = re.findall(r"\w+", parse.get("text") or "")
+    if not words or len(words) > MAX_WORDS or (parse.get("text") or "").startswith("/"):
+        return False
+    return name in UNSURE_INTENTS or confidence < UNSURE_BELOW
+
+
+def previous_user_text(events: Iterable[Any]) -> Optional[str]:
+    """The patient's latest message of the current session (events oldest first, the
+    message being read not among them); None after a session start or a button."""
+    from rasa.shared.core.events import SessionStarted, UserUttered
+
+    for event in reversed(list(events)):
+        if isinstance(event, SessionStarted):
+            return None
+        if isinstance(event, UserUttered):
+            text = event.text or ""
+            return None if not text or text.startswith("/") else text
+    return None
+
+
+async def with_context(parse: dict[str, Any], previous: Optional[str], reparse: Reparse) -> dict[str, Any]:
+    """``parse`` re-read with the previous message when it is a follow-up that the
+    two together answer with confidence; otherwise ``parse`` unchanged."""
+    if not previous or not needs_context(parse):
+        return parse
+    combined = await reparse(f"{previous.rstrip(' ?.!')}, {parse.get('text') or ''}")
+    name, confidence = _intent(combined)
+    _, own = _intent(parse)
+    if name in UNSURE_INTENTS or confidence < CONFIDENT or confidence <= own:
+        return parse
+    if not (name.startswith("faq_") or name == CONDITION_INTENT):
+        return parse
+    resolved = dict(parse)
+    resolved["intent"] = dict(combined["intent"])
+    resolved["intent_ranking"] = combined.get("intent_ranking") or [combined["intent"]]
+    if name == CONDITION_INTENT and not any(
+            e.get("entity") in CONDITION_ENTITIES for e in parse.get("entities") or []):
+        # "and how many sessions for that?": the condition is the previous message's
+        resolved["entities"] = list(parse.get("entities") or []) + [
+            {**e, "start": 0, "end": 0, "extractor": "context"}
+            for e in combined.get("entities") or [] if e.get("entity") in CONDITION_ENTITIES]
+    resolved["context"] = {"previous": previous}
+    return resolved
