@@ -23,6 +23,7 @@ from clinic_assistant.booking import (
     FIELDS,
     contact_text,
     field_to_change,
+    is_non_answer,
     read_name,
     read_patient_type,
     read_preferred_times,
@@ -90,6 +91,8 @@ class ValidateBookingForm(FormValidationAction):
             return {"booking_name": name, "contact_name": name}
         if answer_interruption(dispatcher, tracker):
             return {"booking_name": None}
+        if is_non_answer(str(value or "")):  # "yes", "ok", "hi": a reply, not a name
+            return self._miss(dispatcher, tracker, "booking_name", "utter_booking_name_not_a_name")
         return self._miss(dispatcher, tracker, "booking_name", "utter_booking_name_invalid")
 
     def validate_booking_contact(self, value: Any, dispatcher: CollectingDispatcher,
@@ -109,7 +112,7 @@ class ValidateBookingForm(FormValidationAction):
         text = str(value or "").strip()
         if answer_interruption(dispatcher, tracker):
             return {"booking_times": None}
-        if not any(c.isalnum() for c in text) or len(text) > 200:
+        if not any(c.isalnum() for c in text) or len(text) > 200 or is_non_answer(text):
             return self._miss(dispatcher, tracker, "booking_times", "utter_booking_times_invalid")
         now = utc_now().astimezone(ZoneInfo(clinic_profile().timezone))
         times = read_preferred_times(text, now)
@@ -131,7 +134,7 @@ class ValidateBookingForm(FormValidationAction):
         text = str(value or "").strip()
         if intent != CONDITION_INTENT and answer_interruption(dispatcher, tracker):
             return {"booking_reason": None}
-        if not any(c.isalpha() for c in text) or len(text) > 300:
+        if not any(c.isalpha() for c in text) or len(text) > 300 or is_non_answer(text):
             return self._miss(dispatcher, tracker, "booking_reason", "utter_booking_reason_invalid")
         return {"booking_reason": text}
 

@@ -23,11 +23,31 @@ _NAME_PREFIX = re.compile(
 _NAME_CHARS = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+)*\.?$", re.UNICODE)
 
 
+# Words that reply to the bot rather than answer its question: "yes", "ok thanks",
+# "hello", "idk". A message made only of these is never a name, a time or a reason.
+NON_ANSWER_WORDS = frozenset("""
+    yes yeah yea yep yup ya yas sure ok okay oki k kk alright fine no nope nah not maybe
+    perhaps hi hello hey hiya howdy thanks thank you thx ty tysm cheers bye goodbye please
+    pls plz idk dunno unsure know don't dont what why how who help test testing nothing
+    none na lol hmm hm um uh uhh great good cool sounds perfect right correct
+""".split())
+_WORDS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
+
+
+def is_non_answer(text: str) -> bool:
+    """Whether a form answer is only a reply word or two ("yes", "ok thanks", "hi")."""
+    words = _WORDS.findall((text or "").lower())
+    return bool(words) and all(word in NON_ANSWER_WORDS for word in words)
+
+
 def read_name(text: str) -> Optional[str]:
     """The name to book under, or None if ``text`` does not look like a name.
 
-    "my name is sam lee" -> "Sam Lee"; "Ève O'Neil-Smith" stays as typed.
+    "my name is sam lee" -> "Sam Lee"; "Ève O'Neil-Smith" stays as typed; "yes",
+    "ok thanks" or "hello" are not names.
     """
+    if is_non_answer(text):
+        return None
     candidate = _NAME_PREFIX.sub("", (text or "").strip()).strip(" .,!")
     words = candidate.split()
     if not words or len(candidate) > MAX_NAME_LENGTH or len(words) > 5:

@@ -4,7 +4,7 @@
 
 import fnmatch
 import re
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -244,3 +244,258 @@ class ClinicIntentClassifier(LogisticRegressionClassifier):
     ) -> None:
         super().__init__(config, name, model_storage, resource)
         self.clf.set_params(class_weight=self.config["class_weight"], C=self.config["C"])
+
+
+# --- issue #16: typos, statements, other languages ---------------------------------------
+def _choose_intent(message: Message, name: Text, confidence: float) -> None:
+    """Makes ``name`` the message's intent with ``confidence``; the other intents of
+    the ranking share the rest in their old proportions, so the fallback's ambiguity
+    check compares the chosen intent with what is really left."""
+    others = [dict(r) for r in message.get(INTENT_RANKING_KEY, []) if r.get("name") != name]
+    total = sum(float(r.get("confidence") or 0.0) for r in others)
+    for ranked in others:
+        share = float(ranked.get("confidence") or 0.0) / total if total else 0.0
+        ranked["confidence"] = (1.0 - confidence) * share
+    chosen = {"name": name, "confidence": confidence}
+    message.set(INTENT, chosen, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [chosen] + others, add_to_output=True)
+
+
+
+# Texting shortcuts spelled out before the words are checked ("wat r ur hours").
+_SHORTCUTS = {
+    "u": "you", "ur": "your", "r": "are", "y": "why", "wat": "what", "wut": "what", "wht": "what",
+    "hw": "how", "thx": "thanks", "ty": "thank you", "pls": "please", "plz": "please",
+    "b4": "before", "tmrw": "tomorrow", "2day": "today", "cuz": "because", "bc": "because",
+    "appt": "appointment", "appts": "appointments", "hrs": "hours", "dr": "doctor",
+    "physio's": "physio", "im": "i'm", "dont": "don't", "cant": "can't", "wont": "won't",
+    "doesnt": "doesn't", "isnt": "isn't", "whats": "what's", "hows": "how's",
+}
+_TEXT_WORD = re.compile(r"[A-Za-z][A-Za-z']*")
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True
+)
+class ClinicSpeller(GraphComponent):
+    """Corrects misspelled words to the bot's own vocabulary before anything reads them.
+
+    The vocabulary is every word of the training data and of the entity lexicon
+    (``clinic_assistant/nlp/entities.yml``) with how often it occurs, collected at
+    training time and kept in the model; of equally close words the most frequent wins. A word that is in the vocabulary or is common English is never changed;
+    any other word of 4+ letters is corrected to the nearest vocabulary word within
+    one edit (two from 10 letters; never a different first letter) with ``symspellpy``
+    (clinic_assistant/triage/spelling.py's ``Speller``), and texting shortcuts are
+    spelled out ("wat r ur hours" -> "what are your hours"). The patient's own words
+    stay on the message as ``original_text``: the red-flag check and the log read those.
+    """
+
+    VOCABULARY_FILE = "vocabulary.json"
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 vocabulary: Dict[Text, int]) -> None:
+        from clinic_assistant.triage.spelling import Speller
+
+        self._storage, self._resource = model_storage, resource
+        self._speller = Speller(vocabulary, counts=vocabulary)
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "ClinicSpeller":
+        return cls(config, model_storage, resource, {})
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "ClinicSpeller":
+        import json
+
+        try:
+            with model_storage.read_from(resource) as folder:
+                vocabulary = json.loads((folder / cls.VOCABULARY_FILE).read_text())
+        except (ValueError, FileNotFoundError):
+            vocabulary = {}
+        return cls(config, model_storage, resource, vocabulary)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        import json
+
+        from clinic_assistant.nlp.build import lexicon_words
+
+        from collections import Counter
+
+        counts = Counter(w.lower() for example in training_data.training_examples
+                         for w in _TEXT_WORD.findall(example.get(TEXT) or ""))
+        counts.update(lexicon_words())
+        with self._storage.write_to(self._resource) as folder:
+            (folder / self.VOCABULARY_FILE).write_text(json.dumps(dict(sorted(counts.items()))))
+        return self._resource
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data  # its words are the vocabulary: nothing to correct
+
+    def correct(self, text: str) -> str:
+        def fix(match: "re.Match[str]") -> str:
+            word = match.group(0)
+            lower = word.lower()
+            if lower in _SHORTCUTS:
+                return _SHORTCUTS[lower]
+            if "'" in lower:
+                return word
+            corrected = self._speller.correct_word(lower)
+            return word if corrected == lower else corrected
+
+        return _TEXT_WORD.sub(fix, text)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if text and not text.startswith("/"):
+                message.set(TEXT, self.correct(text))
+        return messages
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
+)
+class ConditionStatementResolver(GraphComponent):
+    """A message that names a condition, or a complaint at a body part, gets the
+    condition answer unless the intent classifier is sure of another answer.
+
+    Patients often describe instead of asking ("my shoulders are always tight and
+    knotted", "pulled my hamstring playing hockey"): there is no question for the
+    classifier to recognise, but the entity extractor finds the condition. After the
+    classifier, before the fallback: if the message has a ``condition`` or
+    ``other_condition`` entity (or a ``body_part`` with a complaint word) and the top
+    intent is below ``prefer_entity_below``, or is one of ``weak_intents``
+    (out of scope, unclear), the intent becomes ``ask_condition`` with
+    ``assigned_confidence``. ``prefer_entity_below`` is chosen by cross-validation on
+    the training data (bench/accuracy.py), never on the test set.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "condition_intent": "ask_condition",
+            "prefer_entity_below": 0.6,
+            "assigned_confidence": 0.9,
+            "weak_intents": ["out_of_scope", "unclear", "nlu_fallback"],
+            # a body part alone is a complaint only with one of these words
+            "complaint_words": [
+                "pain", "painful", "sore", "soreness", "ache", "aches", "aching", "achy", "hurt",
+                "hurts", "hurting", "tight", "tightness", "stiff", "stiffness", "knot", "knots",
+                "knotted", "tense", "tension", "spasm", "spasms", "crick", "kink", "strain",
+                "strained", "sprain", "sprained", "pulled", "tweaked", "injured", "injury",
+                "killing", "throbbing", "burning", "tender", "locked", "clicks", "clicking",
+            ],
+        }
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.config = config
+        self._complaint = set(config["complaint_words"])
+        self._weak = set(config["weak_intents"])
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "ConditionStatementResolver":
+        return cls({**cls.get_default_config(), **config})
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def names_a_condition(self, message: Message) -> bool:
+        entities = message.get(ENTITIES) or []
+        if any(e.get("entity") in ("condition", "other_condition") for e in entities):
+            return True
+        if any(e.get("entity") == "body_part" for e in entities):
+            words = set(_TEXT_WORD.findall((message.get(TEXT) or "").lower()))
+            return bool(words & self._complaint)
+        return False
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        target = self.config["condition_intent"]
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
+            if not self.names_a_condition(message):
+                continue
+            if name != target and name not in self._weak and confidence >= self.config["prefer_entity_below"]:
+                continue
+            # (the classifier's own unsure "ask_condition" is made sure too)
+            _choose_intent(message, target, max(confidence, float(self.config["assigned_confidence"])))
+        return messages
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
+)
+class OtherLanguageDetector(GraphComponent):
+    """A message written in another language gets ``other_language`` and a ``language``
+    entity (fr, es, ...), so the reply says, in that language where the domain has
+    it, that the assistant answers in English, with the clinic's phone.
+
+    Read on the patient's own words (before spelling correction): at least
+    ``min_words`` words, fewer than half of them common English (symspellpy's
+    frequency list), or exactly half with ``langdetect`` sure it is not English. The
+    language is ``langdetect``'s best guess ("und" when it is unsure). Red flags in
+    French are found by the triage (clinic_assistant/triage/french.py), which runs
+    after this and overrides it.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"intent": "other_language", "min_words": 3, "sure": 0.9}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        from clinic_assistant.triage.spelling import _english_words
+
+        self.config = config
+        self._english = _english_words()
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "OtherLanguageDetector":
+        return cls({**cls.get_default_config(), **config})
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def english_share(self, words: List[Text]) -> float:
+        return sum(word in self._english for word in words) / len(words) if words else 0.0
+
+    def language(self, text: str, corrected: str = "") -> Optional[Text]:
+        """The language code of a message not in English; None for English.
+        ``corrected``: the same message after spelling correction, if any."""
+        words = re.findall(r"[^\W\d_]+", text.lower())
+        if len(words) < self.config["min_words"]:
+            return None
+        english = self.english_share(words)
+        if corrected:  # "wat r ur hours" is English once its shortcuts are spelled out
+            english = max(english, self.english_share(re.findall(r"[^\W\d_]+", corrected.lower())))
+        if english > 0.5:
+            return None
+        from langdetect import DetectorFactory, LangDetectException, detect_langs
+
+        DetectorFactory.seed = 0  # the same answer for the same text
+        try:
+            best = detect_langs(text)[0]
+        except LangDetectException:
+            return None
+        if english == 0.5 and (best.lang == "en" or best.prob < self.config["sure"]):
+            return None
+        if best.lang == "en":
+            return None
+        return best.lang if best.prob >= self.config["sure"] else "und"
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            original = message.get(ORIGINAL_TEXT) or message.get(TEXT) or ""
+            if not original or original.startswith("/"):
+                continue
+            code = self.language(original, message.get(TEXT) or "")
+            if code is None:
+                continue
+            _choose_intent(message, self.config["intent"], 1.0)
+            entity = {"entity": "language", "value": code, "start": 0, "end": len(original),
+                      "confidence": None, "extractor": "OtherLanguageDetector"}
+            message.set(ENTITIES, message.get(ENTITIES, []) + [entity], add_to_output=True)
+        return messages

@@ -217,6 +217,32 @@ def answer_repeated_messages_from_the_record() -> None:
     MessageProcessor.handle_message = handle_message  # type: ignore[method-assign]
 
 
+def read_follow_ups_with_context() -> None:
+    """A short message the classifier is unsure of is read again together with the
+    patient's previous message of the session (clinic_assistant/context.py), on
+    every channel: Rasa's processor parses each message on its own."""
+    from rasa.core.channels.channel import UserMessage
+    from rasa.core.processor import MessageProcessor
+
+    from clinic_assistant.context import previous_user_text, with_context
+
+    original = MessageProcessor.parse_message
+
+    async def parse_message(self: Any, message: Any, tracker: Any = None,
+                            only_output_properties: bool = True) -> Any:
+        parse = await original(self, message, tracker, only_output_properties)
+        if tracker is None:
+            return parse
+
+        async def reparse(text: str) -> Any:
+            return await original(self, UserMessage(text, sender_id=message.sender_id), None,
+                                  only_output_properties)
+
+        return await with_context(parse, previous_user_text(tracker.events), reparse)
+
+    MessageProcessor.parse_message = parse_message  # type: ignore[method-assign]
+
+
 def import_skops_before_tensorflow() -> None:
     """Imports skops (which reads our intent classifier) while few modules are loaded.
 
@@ -301,6 +327,7 @@ def main() -> None:
     install_action_safety_net()
     fail_loudly_on_tracker_store_errors()
     answer_repeated_messages_from_the_record()
+    read_follow_ups_with_context()
     cache_event_classes()
     compile_action_response_check()
     tune_sqlite_connections()

@@ -28,7 +28,8 @@ def test_names(text: str, name: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["780-555-0123", "sam@example.com", "what is dry needling?",
-                                  "", "a b c d e f g", "x" * 70])
+                                  "", "a b c d e f g", "x" * 70, "yes", "Yes.", "ok thanks", "hi",
+                                  "Hello", "nope", "idk", "sure!", "thank you"])
 def test_not_names(text: str) -> None:
     assert read_name(text) is None
 

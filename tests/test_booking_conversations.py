@@ -73,7 +73,7 @@ def test_each_bad_answer_gets_a_reask_that_explains(
     bot: Bot, expected_text: Callable[[str], str]
 ) -> None:
     _, say = conversation(bot)
-    say("can I get in this week")
+    say("I'd like to book an appointment this week")
     assert say("12345") == [expected_text("utter_booking_name_invalid"),
                             expected_text("utter_ask_booking_name")]
     say("Priya Shah")
@@ -198,3 +198,17 @@ def test_conversation_and_booking_in_postgresql(
     assert events > 10
     assert tuple(request) == ("Sam Lee", "new")
     assert not (tmp_path / "unused.db").exists()
+
+
+def test_a_reply_is_not_taken_as_a_name_time_or_reason(bot: Bot, expected_text: Callable[[str], str]) -> None:
+    """"yes" to "what name should the request be under?" gets a re-ask that says why."""
+    sender, say = conversation(bot)
+    say("I'd like to book")
+    name_again = [expected_text("utter_booking_name_not_a_name"), expected_text("utter_ask_booking_name")]
+    assert say("yes") == name_again
+    assert say("ok thanks") == name_again
+    assert say("Sam Lee") == [expected_text("utter_ask_booking_contact")]
+    say("sam.lee@example.com")
+    assert say("ok")[0] == expected_text("utter_booking_times_invalid")
+    say("Tuesday afternoon")
+    assert say("yes")[0] == expected_text("utter_booking_reason_invalid")

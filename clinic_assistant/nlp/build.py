@@ -34,6 +34,30 @@ def source_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+def lexicon_words() -> list[str]:
+    """Every word of the entity lexicon (its phrases and pattern strings), lower-cased:
+    part of the vocabulary the spelling corrector corrects to (ClinicSpeller)."""
+    import re
+
+    spec = yaml.safe_load(ENTITIES_FILE.read_text())
+    words: set[str] = set()
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str):
+            words.update(w.lower() for w in re.findall(r"[A-Za-z]+", value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                collect(key)
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    collect({label: {canonical: forms for canonical, forms in values.items()}
+             for label, values in spec.items()})
+    return sorted(w for w in words if len(w) > 2 and w not in {"lemma", "lower", "text", "orth", "op"})
+
+
 def phrase_to_pattern(nlp: Any, phrase: str) -> list[dict[str, str]]:
     """One token pattern per word of ``phrase``, matched on the word's lemma."""
     doc = nlp.get_pipe("lemmatizer")(nlp.make_doc(phrase.lower()))

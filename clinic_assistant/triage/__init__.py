@@ -106,6 +106,10 @@ class Triage:
                     category == "crisis" or self.rules.categories[category]["tier"] == "911")
                 if rules_tier is None or more_urgent:
                     findings.append(Finding(category, tier, (), source="classifier"))
+        if not findings:  # written in French? (the rules and the classifier read English)
+            from clinic_assistant.triage.french import french_findings
+
+            findings = french_findings(text)
         return Assessment(self._top_tier(findings), tuple(findings), score, analysis)
 
     def classifier_score(self, analysis: RuleAnalysis) -> float:

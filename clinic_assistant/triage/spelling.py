@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from importlib import resources
-from typing import Iterable
+from typing import Iterable, Mapping, Optional
 
 from symspellpy import SymSpell, Verbosity
 
@@ -81,11 +81,13 @@ def normalise(text: str) -> str:
 class Speller:
     """Corrects misspellings of lexicon words; leaves every English word alone."""
 
-    def __init__(self, lexicon_words: Iterable[str]):
+    def __init__(self, lexicon_words: Iterable[str], counts: Optional[Mapping[str, int]] = None):
+        """``counts``: how often each word occurs (the most frequent of equally close
+        words wins: "needeling" -> "needling", not a rarer misspelling in the data)."""
         self._lexicon = {w for w in lexicon_words if w.isalpha()}
         self._symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
         for word in self._lexicon:
-            self._symspell.create_dictionary_entry(word, 1)
+            self._symspell.create_dictionary_entry(word, (counts or {}).get(word, 1))
         self._english = _english_words()
         self._cache: dict[str, str] = {}
 

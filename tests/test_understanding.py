@@ -1,0 +1,68 @@
+"""How the bot reads patients who describe, follow up, misspell or write in another
+language (issue #16), through the trained model and the real server. The figures
+are in make test-nlu / make bench; these check each behaviour once."""
+from __future__ import annotations
+
+import uuid
+from typing import Any, Callable
+
+import pytest
+
+from clinic_assistant.answers import answer_key
+from clinic_assistant.local_servers import Bot, texts
+from clinic_assistant.triage.french import french_findings
+
+
+def parse(nlu_agent: Any, text: str) -> dict[str, Any]:
+    import asyncio
+
+    return asyncio.run(nlu_agent.parse_message(text))
+
+
+@pytest.mark.parametrize("text, answer", [
+    ("my shoulders are always tight and knotted", "condition/chronic muscle pain"),
+    ("had a knee replacement in the spring, still stiff", "condition/post-surgical rehabilitation"),
+    ("fibro flare ups are killing me this week", "condition/fibromyalgia"),
+])
+def test_a_statement_gets_the_condition_answer(nlu_agent: Any, text: str, answer: str) -> None:
+    assert answer_key(parse(nlu_agent, text)) == answer
+
+
+def test_a_typo_is_read_as_the_word_meant_and_kept_as_typed(nlu_agent: Any) -> None:
+    parsed = parse(nlu_agent, "can dry needeling help my siatica")
+    assert answer_key(parsed) == "condition/sciatica and nerve pain"
+    assert "needling" in parsed["text"]  # corrected for the classifier; the log keeps "needeling"
+
+
+def test_a_message_in_french_gets_the_other_language_answer(nlu_agent: Any) -> None:
+    parsed = parse(nlu_agent, "bonjour, est-ce que quelqu'un parle français à la clinique?")
+    assert parsed["intent"]["name"] == "other_language"
+    assert {"entity": "language", "value": "fr"}.items() <= parsed["entities"][-1].items()
+    assert parse(nlu_agent, "what are your hours on monday")["intent"]["name"] != "other_language"
+
+
+def test_a_french_emergency_gets_the_emergency_reply(nlu_agent: Any) -> None:
+    parsed = parse(nlu_agent, "j'ai une douleur à la poitrine et je n'arrive pas à respirer")
+    assert parsed["intent"]["name"] == "red_flag_emergency"
+    assert [f.category for f in french_findings("ma mère a le visage qui tombe d'un côté")] == ["stroke"]
+    assert french_findings("combien coûte une séance de physio?") == []
+
+
+def new_sender() -> str:
+    return f"rest:understand-{uuid.uuid4().hex[:10]}"
+
+
+def test_a_follow_up_is_read_with_the_previous_message(bot: Bot, expected_text: Callable[[str], str]) -> None:
+    sender = new_sender()
+    bot.send(sender, "hi")
+    bot.send(sender, "what are your hours")
+    assert expected_text("utter_faq_hours") in texts(bot.send(sender, "what about saturdays?"))
+    other = new_sender()
+    bot.send(other, "hi")
+    # alone, at the start of a conversation, the same words are not an hours question
+    assert expected_text("utter_faq_hours") not in texts(bot.send(other, "what about saturdays?"))
+
+
+def test_french_gets_a_french_reply_with_the_phone(bot: Bot) -> None:
+    replies = texts(bot.send(new_sender(), "bonjour, est-ce que vous parlez français s'il vous plaît?"))
+    assert any("je ne réponds qu'en anglais" in text and "(780) 555-0100" in text for text in replies)
