@@ -151,6 +151,7 @@ bench-latency: $(MODEL) | var
 
 bench-safety: $(MODEL)
 	$(PY) -m bench.triage
+	$(PY) -m bench.cv
 	$(PY) -m bench.safety
 
 # Side by side with Rasa's default pipeline and TF-IDF + LR: accuracy, speed, memory,

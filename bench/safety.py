@@ -1,5 +1,6 @@
-"""Safety figures on the held-out set and the red-flag suite (issue #3), and the
-choice of the fallback thresholds in config.yml.
+"""Safety figures on the frozen test set (tests/nlu_eval/test.yml) and the red-flag
+suite (issue #3). The fallback thresholds are chosen by cross-validation on the
+training data (bench/cv.py, run before this by `make bench-safety`), never here.
 
     make bench-safety
 
@@ -11,12 +12,8 @@ Prints, with PASS/MISS against the targets:
 "Declined" means the patient got no answer the bot is unsure of: the out-of-scope
 reply, "could you say it another way?", "did you mean ...?", or a handoff.
 
-Threshold choice: the trained model is asked once per held-out message; the
-FallbackClassifier's decision is then replayed for each candidate pair (confidence
-threshold, ambiguity threshold) from the intent ranking. The pair chosen is the one
-that declines the most out-of-scope messages while wrongly declining at most 5% of
-in-scope ones; among equals, the one that wrongly declines the fewest in-scope
-messages, then the more cautious (higher) thresholds. config.yml holds the chosen pair.
+The sweep below replays the FallbackClassifier on the test set's predictions only to
+show how the figures move with the threshold; it chooses nothing.
 """
 from __future__ import annotations
 
@@ -83,7 +80,7 @@ def meets(r: dict[str, float]) -> dict[str, bool]:
 async def parse_all(model: Path) -> tuple[list[Parsed], dict[str, Any]]:
     parse = model_parser(model)
     parsed = []
-    for example in load_examples(PROJECT / "tests" / "nlu_eval" / "dev.yml"):
+    for example in load_examples(PROJECT / "tests" / "nlu_eval" / "test.yml"):
         result = await parse(example.text)
         ranking = [(r["name"], float(r["confidence"])) for r in result.get("intent_ranking", [])
                    if r["name"] != "nlu_fallback"]
@@ -113,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     current = rates(parsed, lambda p: p.intent)
     verdict = meets(current)
     recall = 1 - len(red["missed"]) / red["flags"]
-    print(f"Held-out set: {current['in_scope']} in-scope, {current['out_of_scope']} "
+    print(f"Test set (single messages): {current['in_scope']} in-scope, {current['out_of_scope']} "
           f"out-of-scope messages; red-flag suite: {red['flags']} flags, "
           f"{red['near_misses']} near misses")
     print(f"  in-scope wrongly declined or handed off  {current['in_scope_wrongly_declined']:6.1%}"
@@ -134,21 +131,14 @@ def main(argv: list[str] | None = None) -> int:
         for ambiguity in AMBIGUITY:
             r = rates(parsed, lambda p, t=threshold, a=ambiguity: replay(p, t, a))
             sweep.append({"threshold": threshold, "ambiguity_threshold": ambiguity, **r})
-    allowed = [s for s in sweep if s["in_scope_wrongly_declined"] <= TARGETS["in_scope_wrongly_declined"]]
-    best = max(allowed, key=lambda s: (s["out_of_scope_declined"],
-                                       -s["in_scope_wrongly_declined"],
-                                       s["threshold"], s["ambiguity_threshold"])) if allowed else None
-    print("  threshold sweep (FallbackClassifier replayed; ambiguity 0.05 shown):")
+    print("  threshold sweep on the test set (FallbackClassifier replayed; ambiguity 0.05 shown; "
+          "for information: config.yml holds bench/cv.py's choice):")
     for s in sweep:
         if s["ambiguity_threshold"] == 0.05:
             print(f"    threshold {s['threshold']:.2f}: in-scope wrongly declined "
                   f"{s['in_scope_wrongly_declined']:5.1%}, out-of-scope declined "
                   f"{s['out_of_scope_declined']:5.1%}")
-    if best:
-        print(f"  chosen by the rule above: threshold {best['threshold']:.2f}, ambiguity "
-              f"{best['ambiguity_threshold']:.2f} (in-scope wrongly declined "
-              f"{best['in_scope_wrongly_declined']:.1%}, out-of-scope declined "
-              f"{best['out_of_scope_declined']:.1%})")
+    best = None
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
