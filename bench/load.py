@@ -4,6 +4,7 @@ run; cold start. Traffic goes only to the bot on 127.0.0.1, bounded by count and
 from __future__ import annotations
 
 import asyncio
+import re
 import statistics
 import subprocess
 import time
@@ -51,7 +52,8 @@ async def _run(url: str, messages: list[str], concurrency: int, total: int, pref
         for index in counter:
             if time.monotonic() > deadline:
                 return
-            sender = f"{prefix}-{worker}-{sent // per_conversation}"
+            # REST conversation names are letters, digits, ".", "_", "-" (clinic_assistant/identity.py)
+            sender = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{prefix}-{worker}-{sent // per_conversation}")
             text = messages[index % len(messages)]
             started = time.perf_counter()
             try:

@@ -122,6 +122,9 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         "training_s": ("full training (empty cache)", "{:.0f} s", "≤ 120 s"),
         "answer_edit_s": ("answer-text edit live", "{:.1f} s", "≤ 20 s"),
     }
+    failed = sum(row.get("errors", 0) for row in report.get("latency", []))
+    if failed:  # a speed figure of refused requests measures nothing
+        rows.append(("requests that failed during the speed runs", str(failed), "0", "MISS"))
     for key, (label, fmt, target) in labels.items():
         if key in figures:
             rows.append((label, fmt.format(figures[key]), target, verdict(key, figures[key]) if key in TARGETS else ""))
