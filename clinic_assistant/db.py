@@ -149,6 +149,20 @@ conversation_reviews = sa.Table(
 )
 
 
+# Rasa's SQL tracker store table (rasa/core/tracker_store.py, SQLTrackerStore): the
+# conversations, as the staff console, forget and the id migration read them. Rasa
+# creates and owns it; these are the columns the project reads.
+rasa_events = sa.table(
+    "events",
+    sa.column("id", sa.Integer),
+    sa.column("sender_id", sa.String),
+    sa.column("type_name", sa.String),
+    sa.column("timestamp", sa.Float),
+    sa.column("intent_name", sa.String),
+    sa.column("action_name", sa.String),
+    sa.column("data", sa.Text),
+)
+
 # The address a messaging conversation is sent to: the phone number (``+1…`` or
 # ``whatsapp:+1…``) or Messenger id whose keyed hash is the conversation id
 # (clinic_assistant/identity.py). Masked in the console until revealed; forget deletes it.

@@ -31,10 +31,10 @@ from clinic_assistant.db import (
     conversation_reviews,
     handoff_tickets,
     queue_updates,
+    rasa_events,
 )
 
-# Rasa's SQL tracker store table (rasa/core/tracker_store.py, SQLTrackerStore)
-events = sa.table("events", sa.column("id", sa.Integer), sa.column("sender_id", sa.String))
+events = rasa_events
 
 
 def delete_conversations(engine: sa.engine.Engine, ids: list[str], actor: Optional[str] = None) -> int:

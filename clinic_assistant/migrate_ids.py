@@ -39,11 +39,11 @@ from clinic_assistant.db import (
     conversation_reviews,
     engine_for,
     handoff_tickets,
+    rasa_events,
 )
 from clinic_assistant.settings import Settings
 
-events = sa.table("events", sa.column("id", sa.Integer), sa.column("sender_id", sa.String),
-                  sa.column("type_name", sa.String), sa.column("data", sa.Text))
+events = rasa_events
 TABLES = (handoff_tickets, booking_requests, annotations, conversation_reviews, audit_log)
 
 

@@ -446,10 +446,10 @@ class OtherLanguageDetector(GraphComponent):
         return {"intent": "other_language", "min_words": 3, "sure": 0.9}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
-        from clinic_assistant.triage.spelling import _english_words
+        from clinic_assistant.triage.spelling import english_words
 
         self.config = config
-        self._english = _english_words()
+        self._english = english_words()
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,

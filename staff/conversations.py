@@ -15,26 +15,16 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from clinic_assistant.db import (
+    rasa_events,
     annotations,
     audit_log,
     booking_requests,
     conversation_reviews,
     handoff_tickets,
 )
-from clinic_assistant import forget
 from clinic_assistant.triage import RED_FLAG_INTENTS
 
-# Rasa's SQL tracker store table (rasa/core/tracker_store.py, SQLTrackerStore)
-events = sa.table(
-    "events",
-    sa.column("id", sa.Integer),
-    sa.column("sender_id", sa.String),
-    sa.column("type_name", sa.String),
-    sa.column("timestamp", sa.Float),
-    sa.column("intent_name", sa.String),
-    sa.column("action_name", sa.String),
-    sa.column("data", sa.Text),
-)
+events = rasa_events
 
 # The bot "fell back" when it ran its fallback action ("did you mean" / hand off), not
 # merely when NLU was unsure: a form answer such as "Tuesday afternoon" is often
@@ -341,13 +331,6 @@ def stats(engine: sa.engine.Engine, tz: ZoneInfo, now: Optional[datetime] = None
                 per_day[day].add(sender_id)
     result["per_day"] = [(day, len(ids)) for day, ids in per_day.items()]
     return result
-
-
-def delete_conversations(engine: sa.engine.Engine, ids: list[str], actor: Optional[str] = None) -> int:
-    """Deletes conversations everywhere without taking their locks: only for when no
-    Rasa server is running (clinic_assistant/forget.py; the console and the commands
-    use staff.live.forget_everywhere, which takes each conversation's lock first)."""
-    return forget.delete_conversations(engine, ids, actor)
 
 
 def conversations_older_than(engine: sa.engine.Engine, days: int,

@@ -11,6 +11,7 @@ kept by the caller for the conversation log.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from importlib import resources
 from typing import Iterable, Mapping, Optional
 
@@ -88,7 +89,7 @@ class Speller:
         self._symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
         for word in self._lexicon:
             self._symspell.create_dictionary_entry(word, (counts or {}).get(word, 1))
-        self._english = _english_words()
+        self._english = english_words()
         self._cache: dict[str, str] = {}
 
     def correct_word(self, word: str) -> str:
@@ -112,7 +113,10 @@ class Speller:
         return _WORD.sub(lambda m: self.correct_word(m.group(0)), text)
 
 
-def _english_words() -> set[str]:
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Common English words (symspellpy's frequency list, count >= 10,000); read once
+    per process (the triage speller, ClinicSpeller and OtherLanguageDetector share it)."""
     words = set()
     source = resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt"
     with source.open(encoding="utf-8") as handle:
@@ -120,4 +124,4 @@ def _english_words() -> set[str]:
             word, _, count = line.partition(" ")
             if int(count) >= _ENGLISH_MIN_COUNT:
                 words.add(word)
-    return words
+    return frozenset(words)
