@@ -13,7 +13,7 @@ SPACY_PIPELINE := build/clinic_spacy/meta.json
 TRIAGE_CLASSIFIER := build/triage/classifier.joblib
 TRIAGE_INPUTS := $(wildcard clinic_assistant/triage/*.py clinic_assistant/triage/*.yml) \
 	$(wildcard clinic_assistant/triage/corpus/t*.yml clinic_assistant/triage/corpus/dev*.yml) \
-	$(wildcard data/nlu/*.yml)
+	clinic_assistant/triage/corpus/everyday.yml
 MODEL := models/clinic.tar.gz
 RASA_PROJECT := --domain domain --config config.yml
 

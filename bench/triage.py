@@ -91,13 +91,13 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def cross_validate(triage: Triage, folds: int = 5) -> dict[str, Any]:
     """Rules-or-classifier on train, the classifier retrained without the held-out group."""
-    from clinic_assistant.triage.build import nlu_examples
+    from clinic_assistant.triage.build import everyday_examples
     from clinic_assistant.triage.classifier import ClassifierModel, train
 
     examples = split("train")
     groups = sorted({e.source for e in examples})
     fold_of = {g: i % folds for i, g in enumerate(groups)}
-    everyday = [triage.prepare(t) for t in nlu_examples()]
+    everyday = [triage.prepare(t) for t in everyday_examples()]
     threshold = triage.classifier.threshold if triage.classifier else 2.0
     rows = []
     for fold in range(folds):

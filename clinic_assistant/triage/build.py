@@ -18,14 +18,14 @@ from clinic_assistant.triage.rules import RuleLayer
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent.parent
-NLU_DIR = PROJECT / "data" / "nlu"
+EVERYDAY = HERE / "corpus" / "everyday.yml"
 
 
 def source_files() -> list[Path]:
     """What the classifier is made from; their hash is stored with it."""
     files = sorted(HERE.glob("*.py")) + sorted(HERE.glob("*.yml"))
     files += sorted((HERE / "corpus").glob("t*.yml")) + sorted((HERE / "corpus").glob("dev*.yml"))
-    return files + sorted(NLU_DIR.glob("*.yml"))
+    return files + [EVERYDAY]
 
 
 def source_hash() -> str:
@@ -35,20 +35,20 @@ def source_hash() -> str:
     return digest.hexdigest()[:16]
 
 
-def nlu_examples() -> list[str]:
-    """The bot's own training messages (questions, greetings, bookings): none urgent.
-    Read with Rasa's own YAML reader, file by file, as they are."""
-    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+def everyday_examples() -> list[str]:
+    """Everyday messages (questions, greetings, bookings), none urgent: corpus/everyday.yml,
+    a snapshot of the bot's NLU examples kept apart so that NLU data changes do not move
+    the classifier."""
+    import yaml
 
-    return [message.get("text") for path in sorted(NLU_DIR.glob("*.yml"))
-            for message in RasaYAMLReader().read(path).training_examples if message.get("text")]
+    return [str(text) for text in yaml.safe_load(EVERYDAY.read_text(encoding="utf-8"))["everyday"]]
 
 
 def build(output: Path) -> ClassifierModel:
     rules = RuleLayer()
     prepare = rules.prepare
     train_set, dev_set = split("train"), split("dev")
-    everyday = nlu_examples()
+    everyday = everyday_examples()
     texts = [prepare(e.text) for e in train_set] + [prepare(t) for t in everyday]
     urgent = [e.urgent for e in train_set] + [False] * len(everyday)
     labels = [e.label for e in train_set] + ["none"] * len(everyday)
