@@ -57,7 +57,7 @@ TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '
 	clinic_assistant/rasa_components.py
 
 .PHONY: help run test install train spacy triage widget staff-user lint validate test-stories test-nlu pytest \
-	bench bench-latency bench-safety audit lock clean
+	bench bench-latency bench-safety bench-dense audit lock clean
 
 help:
 	@echo "make run    install what is missing, train if the data changed, start the bot"
@@ -135,7 +135,7 @@ test-stories: $(MODEL)
 # issue #16 targets; fails only below a floor (75%; measured 80.5%) that catches a regression.
 test-nlu: $(MODEL)
 	$(PY) -m clinic_assistant.evaluation --model $(MODEL) --data tests/nlu_eval/test.yml \
-		--min-accuracy 0.75 --no-misses
+		--min-accuracy 0.82 --no-misses
 
 pytest: $(MODEL) $(WIDGET_BUNDLE) | var
 	@scripts/ensure-postgres
@@ -153,6 +153,12 @@ bench-safety: $(MODEL)
 	$(PY) -m bench.triage
 	$(PY) -m bench.cv
 	$(PY) -m bench.safety
+
+# Dense features from WordLlama, measured by cross-validation and on the dev sets
+# (issue #16); not in the bot's pipeline. Installs its three packages into the venv.
+bench-dense: $(MODEL)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r bench/requirements-dense.txt
+	$(PY) -m bench.dense
 
 # Side by side with Rasa's default pipeline and TF-IDF + LR: accuracy, speed, memory,
 # cold start, training; report in bench/results/<date-time>/ (issue #8).

@@ -45,9 +45,9 @@ class Held:
     names_condition: bool
 
 
-def fold_config(path: Path) -> None:
-    """config.yml with the statement resolver and the fallback switched off."""
-    config = yaml.safe_load((PROJECT / "config.yml").read_text())
+def fold_config(path: Path, source: Path) -> None:
+    """The pipeline of ``source`` with the statement resolver and the fallback switched off."""
+    config = yaml.safe_load(source.read_text())
     for component in config["pipeline"]:
         if component["name"].endswith("ConditionStatementResolver"):
             component.update(prefer_entity_below=0.0, weak_intents=[])
@@ -60,7 +60,7 @@ def fold_config(path: Path) -> None:
     path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
-def cross_validated(folds: int, seed: int = 42) -> list[Held]:
+def cross_validated(folds: int, seed: int = 42, source: Path = PROJECT / "config.yml") -> list[Held]:
     from rasa.core.agent import Agent
     from rasa.model_training import train_nlu
     from rasa.shared.nlu.training_data.loading import load_data
@@ -78,7 +78,7 @@ def cross_validated(folds: int, seed: int = 42) -> list[Held]:
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        fold_config(work / "config.yml")
+        fold_config(work / "config.yml", source)
         for number, (train_index, test_index) in enumerate(splitter.split(examples, labels), start=1):
             train_file = work / f"fold{number}.yml"
             train_file.write_text(TrainingData([examples[i] for i in train_index]).nlu_as_yaml())
@@ -138,8 +138,8 @@ def choose(held: list[Held]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return best, sweep
 
 
-def current_settings() -> dict[str, float]:
-    config = yaml.safe_load((PROJECT / "config.yml").read_text())
+def current_settings(source: Path = PROJECT / "config.yml") -> dict[str, float]:
+    config = yaml.safe_load(source.read_text())
     settings: dict[str, float] = {}
     for component in config["pipeline"]:
         if component["name"].endswith("ConditionStatementResolver"):
@@ -153,13 +153,16 @@ def current_settings() -> dict[str, float]:
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--config", type=Path, default=PROJECT / "config.yml",
+                        help="the pipeline to cross-validate (default: config.yml)")
     args = parser.parse_args(argv)
-    print(f"Cross-validation on the training data ({args.folds} folds; the evaluation sets take no part)")
-    held = cross_validated(args.folds)
-    now = current_settings()
+    print(f"Cross-validation of {args.config.name} on the training data ({args.folds} folds; "
+          "the evaluation sets take no part)")
+    held = cross_validated(args.folds, source=args.config)
+    now = current_settings(args.config)
     at_config = rates(held, now["prefer_entity_below"], now["threshold"], now["ambiguity_threshold"])
     best, sweep = choose(held)
-    print(f"  config.yml {now}: CV answer accuracy {at_config['accuracy']:.1%}, in-scope wrongly "
+    print(f"  {args.config.name} {now}: CV answer accuracy {at_config['accuracy']:.1%}, in-scope wrongly "
           f"declined {at_config['in_scope_wrongly_declined']:.1%}, out-of-scope declined "
           f"{at_config['out_of_scope_declined']:.1%}")
     print(f"  chosen by CV: prefer_entity_below {best['prefer_entity_below']}, threshold {best['threshold']}, "
@@ -170,9 +173,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"  (no candidate wrongly declines at most {MAX_WRONGLY_DECLINED:.0%} of in-scope messages "
               "in CV: chosen by accuracy alone)")
     same = all(abs(now[k] - best[k]) < 1e-9 for k in now)
-    print("  config.yml holds the CV choice" if same else "  config.yml differs from the CV choice: update it")
+    print(f"  {args.config.name} holds the CV choice" if same
+          else f"  {args.config.name} differs from the CV choice: update it")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "cv-latest.json").write_text(json.dumps({"config": now, "at_config": at_config,
+    name = "cv-latest.json" if args.config.resolve() == (PROJECT / "config.yml") else f"cv-{args.config.stem}.json"
+    (RESULTS / name).write_text(json.dumps({"config": now, "at_config": at_config,
                                                          "chosen": best, "folds": args.folds}, indent=2))
     return 0
 

@@ -27,6 +27,8 @@ UNLISTED_RESPONSE = "utter_condition_unlisted"
 # The page names "tension in the neck, back, or shoulders" as chronic muscle pain, so
 # a question about one of these body parts gets that answer.
 MUSCLE_PAIN_BODY_PARTS = frozenset({"neck", "back", "lower back", "upper back", "shoulder"})
+# ... and "TMJ (jaw) problems", so a complaint at the jaw gets the TMJ answer.
+JAW_BODY_PARTS = frozenset({"jaw"})
 
 CONDITION_INTENT = "ask_condition"
 
@@ -35,7 +37,8 @@ def condition_from_entities(entities: Iterable[Mapping[str, Any]]) -> str:
     """The canonical condition a message is about, or ``UNLISTED``.
 
     A condition from the clinic's list wins; otherwise a neck, back or shoulder
-    complaint counts as chronic muscle pain; anything else (a condition that is not
+    complaint counts as chronic muscle pain and a jaw complaint as TMJ dysfunction;
+    anything else (a condition that is not
     on the list, or none recognised) is ``UNLISTED``: the assistant then makes no
     claim either way.
     """
@@ -48,6 +51,8 @@ def condition_from_entities(entities: Iterable[Mapping[str, Any]]) -> str:
     for entity in entities:
         if entity.get("entity") == "body_part" and entity.get("value") in MUSCLE_PAIN_BODY_PARTS:
             return "chronic muscle pain"
+        if entity.get("entity") == "body_part" and entity.get("value") in JAW_BODY_PARTS:
+            return "TMJ dysfunction"
     return UNLISTED
 
 

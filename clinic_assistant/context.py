@@ -1,10 +1,10 @@
 """Follow-ups: a short message that only makes sense after the previous one.
 
-"what about migraines?", "and afterwards?", "what about saturdays?": alone, the
-classifier is unsure of them (or takes them as out of scope). When the latest message
-of the same session is known, such a message is read again together with it
-("what are your hours" + "what about saturdays?"); if that reading is confident about
-an answer, it is used. The message keeps its own words and entities (a condition it
+"and weekends?", "what about saturdays?": alone, the classifier declines them. When
+the latest message of the same session is known, such a message is read again
+together with it ("what are your hours" + "and weekends?"); if that reading is
+confident about an answer, it is used. "Would it help that too?" names no condition:
+it takes the previous message's. The message keeps its own words and entities (a condition it
 names wins over the previous one's). Used by the Rasa server on every channel
 (clinic_assistant/server.py) and by the evaluation (clinic_assistant/evaluation.py),
 so what is measured is what patients get.
@@ -18,7 +18,6 @@ from clinic_assistant.answers import CONDITION_INTENT
 
 MAX_WORDS = 8  # a follow-up is short; a long message stands on its own
 UNSURE_INTENTS = frozenset({"nlu_fallback", "out_of_scope", "unclear"})
-UNSURE_BELOW = 0.6
 CONFIDENT = 0.6
 CONDITION_ENTITIES = ("condition", "other_condition", "body_part")
 
@@ -30,12 +29,18 @@ def _intent(parse: dict[str, Any]) -> tuple[str, float]:
     return str(intent.get("name") or ""), float(intent.get("confidence") or 0.0)
 
 
+def _names_condition(parse: dict[str, Any]) -> bool:
+    return any(e.get("entity") in CONDITION_ENTITIES for e in parse.get("entities") or [])
+
+
 def needs_context(parse: dict[str, Any]) -> bool:
-    name, confidence = _intent(parse)
+    """A short message that alone is declined ("and weekends?"), or that asks about a
+    condition without naming one ("would it help that?")."""
+    name, _ = _intent(parse)
     words = re.findall(r"\w+", parse.get("text") or "")
     if not words or len(words) > MAX_WORDS or (parse.get("text") or "").startswith("/"):
         return False
-    return name in UNSURE_INTENTS or confidence < UNSURE_BELOW
+    return name in UNSURE_INTENTS or (name == CONDITION_INTENT and not _names_condition(parse))
 
 
 def previous_user_text(events: Iterable[Any]) -> Optional[str]:
@@ -54,24 +59,36 @@ def previous_user_text(events: Iterable[Any]) -> Optional[str]:
 
 async def with_context(parse: dict[str, Any], previous: Optional[str], reparse: Reparse) -> dict[str, Any]:
     """``parse`` re-read with the previous message when it is a follow-up that the
-    two together answer with confidence; otherwise ``parse`` unchanged."""
+    two together answer with confidence; otherwise ``parse`` unchanged.
+
+    Only a message that alone would be declined takes its answer from the two read
+    together. A message the classifier answers keeps its own answer even when unsure:
+    read together, the previous message's topic dominates, and on the dev sets that
+    turned "how soon could I get in?" (after a question about a knee sprain) into the
+    knee answer, and "why does that even matter?" into the previous answer again."""
     if not previous or not needs_context(parse):
         return parse
     combined = await reparse(f"{previous.rstrip(' ?.!')}, {parse.get('text') or ''}")
     name, confidence = _intent(combined)
-    _, own = _intent(parse)
-    if name in UNSURE_INTENTS or confidence < CONFIDENT or confidence <= own:
-        return parse
-    if not (name.startswith("faq_") or name == CONDITION_INTENT):
-        return parse
+    own, _ = _intent(parse)
     resolved = dict(parse)
-    resolved["intent"] = dict(combined["intent"])
-    resolved["intent_ranking"] = combined.get("intent_ranking") or [combined["intent"]]
-    if name == CONDITION_INTENT and not any(
-            e.get("entity") in CONDITION_ENTITIES for e in parse.get("entities") or []):
+    if own == CONDITION_INTENT:
         # "and how many sessions for that?": the condition is the previous message's
-        resolved["entities"] = list(parse.get("entities") or []) + [
-            {**e, "start": 0, "end": 0, "extractor": "context"}
-            for e in combined.get("entities") or [] if e.get("entity") in CONDITION_ENTITIES]
+        carried = [{**e, "start": 0, "end": 0, "extractor": "context"}
+                   for e in combined.get("entities") or [] if e.get("entity") in CONDITION_ENTITIES]
+        if not carried:
+            return parse
+        resolved["entities"] = list(parse.get("entities") or []) + carried
+    else:
+        if name in UNSURE_INTENTS or confidence < CONFIDENT:
+            return parse
+        if not (name.startswith("faq_") or name == CONDITION_INTENT):
+            return parse
+        resolved["intent"] = dict(combined["intent"])
+        resolved["intent_ranking"] = combined.get("intent_ranking") or [combined["intent"]]
+        if name == CONDITION_INTENT and not _names_condition(parse):
+            resolved["entities"] = list(parse.get("entities") or []) + [
+                {**e, "start": 0, "end": 0, "extractor": "context"}
+                for e in combined.get("entities") or [] if e.get("entity") in CONDITION_ENTITIES]
     resolved["context"] = {"previous": previous}
     return resolved

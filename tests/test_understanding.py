@@ -66,3 +66,43 @@ def test_a_follow_up_is_read_with_the_previous_message(bot: Bot, expected_text: 
 def test_french_gets_a_french_reply_with_the_phone(bot: Bot) -> None:
     replies = texts(bot.send(new_sender(), "bonjour, est-ce que vous parlez français s'il vous plaît?"))
     assert any("je ne réponds qu'en anglais" in text and "(780) 555-0100" in text for text in replies)
+
+
+def _parsed(text: str, intent: str, confidence: float, entities: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"text": text, "intent": {"name": intent, "confidence": confidence},
+            "intent_ranking": [{"name": intent, "confidence": confidence}], "entities": entities or []}
+
+
+def _reread(result: dict[str, Any]) -> Callable[[str], Any]:
+    async def reparse(text: str) -> dict[str, Any]:
+        return {**result, "text": text}
+    return reparse
+
+
+def test_a_follow_up_the_classifier_answers_keeps_its_own_answer() -> None:
+    import asyncio
+
+    from clinic_assistant.context import with_context
+
+    knee = {"entity": "condition", "value": "sports injury"}
+    # read together, the previous message (a knee sprain) dominates: not taken
+    own = _parsed("how soon could I get in?", "faq_availability", 0.45)
+    together = _reread(_parsed("", "ask_condition", 1.0, [knee]))
+    assert asyncio.run(with_context(own, "would needling help my knee sprain?", together)) == own
+    # declined alone, answered together: taken
+    declined = _parsed("and weekends?", "out_of_scope", 0.5)
+    hours = _reread(_parsed("", "faq_hours", 0.97))
+    assert asyncio.run(with_context(declined, "what are your hours", hours))["intent"]["name"] == "faq_hours"
+    # a condition question naming none takes the previous message's condition
+    that = _parsed("would it help that too?", "ask_condition", 0.9)
+    resolved = asyncio.run(with_context(that, "I have tennis elbow", _reread(_parsed("", "ask_condition", 1.0, [knee]))))
+    assert answer_key(resolved) == "condition/sports injury"
+
+
+def test_a_jaw_complaint_gets_the_tmj_answer() -> None:
+    from clinic_assistant.answers import condition_from_entities
+
+    assert condition_from_entities([{"entity": "body_part", "value": "jaw"}]) == "TMJ dysfunction"
+    assert condition_from_entities([{"entity": "body_part", "value": "jaw"},
+                                    {"entity": "other_condition", "value": "arthritis"}]) == "unlisted"
+    assert condition_from_entities([{"entity": "body_part", "value": "knee"}]) == "unlisted"
