@@ -6,7 +6,7 @@ together with it ("what are your hours" + "and weekends?"); if that reading is
 confident about an answer, it is used. "Would it help that too?" names no condition:
 it takes the previous message's. The message keeps its own words and entities (a condition it
 names wins over the previous one's). Used by the Rasa server on every channel
-(clinic_assistant/server.py) and by the evaluation (clinic_assistant/evaluation.py),
+(clinic_assistant/rasa_patches.py) and by the evaluation (clinic_assistant/evaluation.py),
 so what is measured is what patients get.
 """
 from __future__ import annotations

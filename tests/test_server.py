@@ -4,31 +4,61 @@ from __future__ import annotations
 import pytest
 from jsonschema import ValidationError
 
-from clinic_assistant.server import cache_event_classes, compile_action_response_check
+from clinic_assistant import rasa_patches
+from clinic_assistant.rasa_patches import cached_event_classes, compiled_action_response_check
 
 
-def test_event_class_table_gives_rasas_answers() -> None:
+def test_event_class_table_gives_rasas_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     from rasa.shared.core.events import Event
     from rasa.shared.utils.common import all_subclasses
 
+    monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])  # undone after
     names = {cls.type_name for cls in all_subclasses(Event)}
     expected = {name: Event.resolve_by_type(name) for name in names}
-    cache_event_classes()
+    cached_event_classes()
     assert {name: Event.resolve_by_type(name) for name in names} == expected
     assert Event.resolve_by_type("no_such_event", default=Event) is Event
     with pytest.raises(ValueError):
         Event.resolve_by_type("no_such_event")
 
 
-def test_action_responses_are_still_checked() -> None:
+def test_action_responses_are_still_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     from rasa.core.actions.action import RemoteAction
 
-    compile_action_response_check()
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    compiled_action_response_check()
     action = RemoteAction("action_x", None)
     assert action._validate_action_result({"events": [{"event": "slot", "name": "a", "value": 1}],
                                            "responses": [{"text": "hi"}]})
     with pytest.raises(ValidationError):
         action._validate_action_result({"events": [{"no_event_key": 1}]})
+
+
+def test_the_patches_refuse_another_rasa_version() -> None:
+    with pytest.raises(rasa_patches.WrongRasaVersion) as refused:
+        rasa_patches.apply(installed="3.7.0")
+    assert "Rasa 3.7.0 is installed" in str(refused.value) and rasa_patches.RASA_VERSION in str(refused.value)
+    assert rasa_patches.applied() == []  # nothing was changed
+    import rasa
+
+    assert rasa.__version__ == rasa_patches.RASA_VERSION  # what requirements.lock installs
+
+
+def test_a_bot_started_without_the_entry_point_says_the_safety_nets_are_off(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING"):
+        rasa_patches.warn_if_not_applied()
+    assert "safety net" in caplog.text and "OFF" in caplog.text
+
+
+def test_the_server_applies_every_patch_in_its_own_process() -> None:
+    import subprocess
+    import sys
+
+    code = ("from clinic_assistant import rasa_patches; import rasa.core.agent as a; "
+            "print(rasa_patches.apply()); print(a.MessageProcessor.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-2] == str(list(rasa_patches.PATCHES))
+    assert out.splitlines()[-1] == "ClinicMessageProcessor"
 
 
 TOKEN = "t" * 32

@@ -136,7 +136,7 @@ class SeenWebhooks:
 
 class ContactKeeper(OutputChannel):
     """Collects a turn's replies and, under the conversation's lock just before the
-    turn is saved (clinic_assistant/server.py calls ``under_lock``), keeps the address
+    turn is saved (clinic_assistant/rasa_patches.py calls ``under_lock``), keeps the address
     replies go to. Under the lock, a forget cannot slip in between: the contact is
     written only with a stored turn, and never after the conversation was deleted."""
 

@@ -112,7 +112,7 @@ class ClinicRestInput(RestInput):
                     status=503, headers={"Retry-After": "2"},
                 )
             # a message_id already in the conversation was answered from the record
-            # (clinic_assistant.server.answer_repeated_messages_from_the_record)
+            # (ClinicMessageProcessor in clinic_assistant/rasa_patches.py)
             replayed = {"X-Clinic-Replayed": "true"} if getattr(collector, "replayed", False) else None
             return response.json(urgent_first(collector.messages), headers=replayed)
 
