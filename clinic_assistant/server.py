@@ -130,6 +130,9 @@ def main() -> None:
         raise UnsafeSettings(f"error: {error}") from None
     import_skops_before_tensorflow()
     from clinic_assistant import rasa_patches
+    from clinic_assistant.rasa_cli import quiet_third_party_warnings
+
+    quiet_third_party_warnings()
 
     rasa_patches.apply()  # refuses to start on another Rasa version than they were read from
     from rasa.__main__ import main as rasa_main
