@@ -115,7 +115,8 @@ class ActionHandoff(Action):
         open_now = profile.is_open(now)
         contact_line = ""
         if phone:
-            contact_line = f" We'll call you at {format_phone(phone)} if we can't reach you here."
+            call_back = (domain.get("responses", {}).get("utter_handoff_call_back") or [{}])[0].get("text", "")
+            contact_line = " " + call_back.format(callback_phone=format_phone(phone)) if call_back else ""
         if open_now:
             dispatcher.utter_message(response="utter_handoff_open", contact_line=contact_line, **slots)
         else:

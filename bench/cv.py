@@ -25,11 +25,12 @@ from typing import Any, Optional
 
 import yaml
 
+from clinic_assistant.triage import RED_FLAG_INTENTS
+
 PROJECT = Path(__file__).resolve().parent.parent
 RESULTS = PROJECT / "bench" / "results"
 DECLINES = frozenset({"out_of_scope", "nlu_fallback", "unclear"})
-DECIDED_ELSEWHERE = frozenset({"other_language", "red_flag_emergency", "red_flag_same_day",
-                               "red_flag_crisis", "message_too_long"})
+DECIDED_ELSEWHERE = frozenset({"other_language", "message_too_long", *RED_FLAG_INTENTS})
 PREFER_ENTITY = [0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01]
 THRESHOLDS = [round(0.10 + 0.05 * i, 2) for i in range(11)]  # 0.10 .. 0.60
 AMBIGUITY = [0.0, 0.02, 0.05, 0.08, 0.1]

@@ -13,7 +13,6 @@ from typing import Any, Optional
 from clinic_assistant.contact import format_phone
 
 MAX_NAME_LENGTH = 60
-MAX_TIMES_LENGTH = 200
 
 # ---- name ---------------------------------------------------------------------------
 

@@ -92,3 +92,24 @@ async def with_context(parse: dict[str, Any], previous: Optional[str], reparse: 
                 for e in combined.get("entities") or [] if e.get("entity") in CONDITION_ENTITIES]
     resolved["context"] = {"previous": previous}
     return resolved
+
+
+# The form fields whose answer is a phone number or an email, and the intents that
+# would interrupt a form (domain/booking.yml, &not_an_answer) other than the red flags.
+CONTACT_FIELDS = {("booking_form", "booking_contact"), ("handoff_form", "handoff_contact")}
+_CONTACT_LIKE = re.compile(r"\d|@")
+
+
+def as_form_answer(parse: dict[str, Any], active_loop: Optional[str],
+                   requested_slot: Optional[str]) -> dict[str, Any]:
+    """While a form asks for a phone number or email, a message with a digit or an "@"
+    is an attempt at it, even if it reads like "call me": "call me on 555" gets the
+    re-ask that explains the format, not a handoff that forgets the booking. The
+    intent becomes the next one of the ranking that does not interrupt the form."""
+    name, _ = _intent(parse)
+    if (active_loop, requested_slot) not in CONTACT_FIELDS or name != "request_human" \
+            or not _CONTACT_LIKE.search(parse.get("text") or ""):
+        return parse
+    others = [r for r in parse.get("intent_ranking") or [] if r.get("name") not in ("request_human", "stop")]
+    chosen = dict(others[0]) if others else {"name": "unclear", "confidence": 1.0}
+    return {**parse, "intent": chosen, "form_answer": {"instead_of": name}}

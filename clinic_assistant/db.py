@@ -76,6 +76,8 @@ booking_requests = sa.Table(
 
 
 HANDOFF_STATUSES = ("new", "contacted", "done", "cancelled")
+# The statuses of a request or ticket staff still have to act on (both tables).
+OPEN_STATUSES = ("new", "contacted")
 
 # --- staff console (staff/) ---------------------------------------------------------
 staff_users = sa.Table(
@@ -226,19 +228,6 @@ def create_handoff_ticket(
             )
         )
         return int(result.inserted_primary_key[0])
-
-
-def open_handoff_ticket(engine: sa.engine.Engine, conversation_id: str) -> Optional[dict[str, Any]]:
-    """The conversation's newest ticket that staff have not closed, if any."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(handoff_tickets)
-            .where(handoff_tickets.c.conversation_id == conversation_id)
-            .where(handoff_tickets.c.status.in_(["new", "contacted"]))
-            .order_by(handoff_tickets.c.id.desc())
-            .limit(1)
-        ).mappings().first()
-    return dict(row) if row else None
 
 
 def create_booking_request(

@@ -21,9 +21,26 @@ def session_start_events(profile: ClinicProfile) -> list[dict[str, Any]]:
     ]
 
 
+ACTION_FAILED_RESPONSE = "utter_action_failed"
+# Only if domain/ itself cannot be read while something else is failing: the patient
+# must still get the phone number.
+_LAST_RESORT = "Sorry, something went wrong on my side. Please call us at {clinic_phone}."
+
+
 def action_failed_text(profile: ClinicProfile) -> str:
-    """What the patient reads when a step of the conversation fails on our side."""
-    return (
-        "Sorry, something went wrong on my side and I can't help with that right now. "
-        f"Please call us at {profile.phone}, or try again in a few minutes."
-    )
+    """What the patient reads when a step of the conversation fails on our side: the
+    ``utter_action_failed`` response of domain/ as it is on disk, with the phone."""
+    import yaml
+
+    from clinic_assistant.nlg import responses_dir
+
+    text = _LAST_RESORT
+    try:
+        for path in sorted(responses_dir().glob("*.yml")):
+            variants = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("responses", {})
+            if ACTION_FAILED_RESPONSE in variants:
+                text = variants[ACTION_FAILED_RESPONSE][0]["text"]
+                break
+    except (OSError, yaml.YAMLError, LookupError, TypeError, AttributeError):
+        pass
+    return text.format(clinic_phone=profile.phone)

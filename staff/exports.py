@@ -15,7 +15,6 @@ from clinic_assistant.db import annotations
 from staff.conversations import Turn
 from staff.privacy import mask
 
-NEW_QUESTION = "new question"
 # what YAML cannot hold (PyYAML's reader refuses it: NUL, escape, C1 controls, U+FFFE...)
 # and any other control character: taken out of a message before it is exported
 NOT_EXPORTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from clinic_assistant.db import (
     BOOKING_STATUSES,
     HANDOFF_STATUSES,
+    OPEN_STATUSES,
     booking_requests,
     handoff_tickets,
     queue_updates,
@@ -19,7 +20,6 @@ QUEUES: dict[str, tuple[sa.Table, tuple[str, ...]]] = {
     "handoff": (handoff_tickets, HANDOFF_STATUSES),
     "booking": (booking_requests, BOOKING_STATUSES),
 }
-OPEN_STATUSES = ("new", "contacted")
 
 
 class QueueError(ValueError):

@@ -21,6 +21,13 @@ MONDAY_10AM_EDMONTON = datetime(2026, 11, 23, 17, 0, tzinfo=timezone.utc)
 SUNDAY_NOON_EDMONTON = datetime(2026, 11, 22, 19, 0, tzinfo=timezone.utc)
 
 
+def domain_as_sent() -> dict[str, Any]:
+    """The domain as the Rasa server sends it with every action request."""
+    from rasa.shared.core.domain import Domain
+
+    return Domain.load(str(Path(__file__).resolve().parent.parent / "domain")).as_dict()
+
+
 def tracker(events: list[dict[str, Any]], slots: dict[str, Any] | None = None,
             latest: dict[str, Any] | None = None) -> Tracker:
     return Tracker(
@@ -82,7 +89,7 @@ async def test_handoff_during_hours_saves_the_ticket_and_says_staff_will_reply(
     monkeypatch.setattr(handoff, "utc_now", lambda: MONDAY_10AM_EDMONTON)
     dispatcher = CollectingDispatcher()
     slots = {"contact_name": "Sam Lee", "contact_phone": "+17805550123", "urgent": False}
-    events = await ActionHandoff().run(dispatcher, tracker(CONVERSATION, slots), {})
+    events = await ActionHandoff().run(dispatcher, tracker(CONVERSATION, slots), domain_as_sent())
 
     assert SlotSet("handoff_active", True) in events
     assert dispatcher.messages[0]["response"] == "utter_handoff_open"

@@ -96,13 +96,14 @@ def test_red_flag_while_giving_contact_details_interrupts(
 def test_did_you_mean_then_a_person(bot: Bot, expected_text: Callable[[str], str]) -> None:
     sender = new_sender()
     bot.send(sender, "hi")
-    # words of several answers at once: no answer is likely enough (< 0.20, config.yml)
-    first = bot.send(sender, "blood safe stuff")
+    # words of several answers at once: no answer is likely enough (< 0.15, config.yml;
+    # at that threshold few messages are this unsure: these two were found by trying)
+    first = bot.send(sender, "muscle thing loose")
     assert first[0]["text"] == expected_text("utter_did_you_mean")
     buttons = first[0]["buttons"]
     assert 2 <= len(buttons) <= 4
     assert buttons[-1] == {"title": "Something else", "payload": "/request_human"}
-    second = texts(bot.send(sender, "blood after thingy"))
+    second = texts(bot.send(sender, "muscle loose body"))
     assert second == [expected_text("utter_clarify_handoff"),
                       expected_text("utter_ask_handoff_contact")]
 

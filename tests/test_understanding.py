@@ -106,3 +106,16 @@ def test_a_jaw_complaint_gets_the_tmj_answer() -> None:
     assert condition_from_entities([{"entity": "body_part", "value": "jaw"},
                                     {"entity": "other_condition", "value": "arthritis"}]) == "unlisted"
     assert condition_from_entities([{"entity": "body_part", "value": "knee"}]) == "unlisted"
+
+
+def test_a_contact_field_answer_that_reads_like_call_me_stays_the_answer() -> None:
+    from clinic_assistant.context import as_form_answer
+
+    parse = _parsed("call me on 555", "request_human", 0.35)
+    parse["intent_ranking"] += [{"name": "unclear", "confidence": 0.23}]
+    answered = as_form_answer(parse, "booking_form", "booking_contact")
+    assert answered["intent"]["name"] == "unclear"
+    # without a digit or "@", or outside a contact field, asking for a person still is
+    assert as_form_answer(_parsed("can I talk to a person", "request_human", 0.9),
+                          "booking_form", "booking_contact")["intent"]["name"] == "request_human"
+    assert as_form_answer(parse, "booking_form", "booking_name")["intent"]["name"] == "request_human"
