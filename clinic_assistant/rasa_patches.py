@@ -92,7 +92,7 @@ def action_safety_net() -> None:
 
     if RemoteAction.run is not _run_with_safety_net:
         _original_run = RemoteAction.run
-        RemoteAction.run = _run_with_safety_net  # type: ignore[method-assign]
+        RemoteAction.run = _run_with_safety_net
 
 
 # --- fail_loud_tracker_store ------------------------------------------------------------
@@ -124,7 +124,7 @@ def fail_loud_tracker_store() -> None:
             store = InMemoryTrackerStore(domain)
         return FailSafeTrackerStore(store, on_tracker_store_error=_raise_tracker_store_error)
 
-    Agent._create_tracker_store = staticmethod(create_tracker_store)  # type: ignore[method-assign]
+    Agent._create_tracker_store = staticmethod(create_tracker_store)
 
 
 # --- clinic_processor --------------------------------------------------------------------
@@ -136,7 +136,7 @@ def _processor_class() -> Any:
     from clinic_assistant.channels.common import replies_after
     from clinic_assistant.context import as_form_answer, previous_user_text, with_context
 
-    class ClinicMessageProcessor(MessageProcessor):
+    class ClinicMessageProcessor(MessageProcessor):  # type: ignore[misc]  # Rasa ships no type information
         """Rasa's processor with a repeated-message check and follow-up reading."""
 
         async def handle_message(self, message: Any) -> Any:
@@ -196,7 +196,7 @@ def clinic_processor() -> None:
     import rasa.core.agent
 
     if getattr(rasa.core.agent.MessageProcessor, "__name__", "") != "ClinicMessageProcessor":
-        rasa.core.agent.MessageProcessor = _processor_class()  # type: ignore[misc]
+        rasa.core.agent.MessageProcessor = _processor_class()
 
 
 # --- cached_event_classes ---------------------------------------------------------------
@@ -220,7 +220,7 @@ def cached_event_classes() -> None:
         return table[type_name]
 
     resolve_by_type._clinic_cached = True  # type: ignore[attr-defined]
-    Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign]
+    Event.resolve_by_type = staticmethod(resolve_by_type)
 
 
 # --- compiled_action_response_check -----------------------------------------------------
@@ -243,11 +243,11 @@ def compiled_action_response_check() -> None:
         try:
             validator.validate(result)
         except ValidationError:
-            return original(self, result)  # Rasa's own path, for its error message
+            return bool(original(self, result))  # Rasa's own path, for its error message
         return True
 
     _validate_action_result._clinic_compiled = True  # type: ignore[attr-defined]
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = _validate_action_result
 
 
 # --- sqlite_tuning -----------------------------------------------------------------------
