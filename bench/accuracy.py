@@ -27,7 +27,7 @@ from clinic_assistant.evaluation import (
     load_set,
     model_parser,
 )
-from clinic_assistant.local_servers import PROJECT, base_env
+from tests.harness.servers import PROJECT, base_env
 
 TEST_SET = PROJECT / "tests" / "nlu_eval" / "test.yml"
 DEFAULT_CONFIG = PROJECT / "bench" / "configs" / "rasa-default-with-entities.yml"

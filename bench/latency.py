@@ -21,7 +21,7 @@ from pathlib import Path
 
 from clinic_assistant.evaluation import load_examples
 from bench.load import percentile
-from clinic_assistant.local_servers import PROJECT, running_bot
+from tests.harness.servers import PROJECT, running_bot
 
 TARGETS = {"p50_ms": 20.0, "p95_ms": 40.0, "rss_mb": 800.0}
 RESULTS = PROJECT / "bench" / "results"

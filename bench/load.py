@@ -16,7 +16,7 @@ import aiohttp
 import requests
 
 from clinic_assistant.evaluation import load_examples
-from clinic_assistant.local_servers import PROJECT, Bot, base_env, free_port, rasa_server_command
+from tests.harness.servers import PROJECT, Bot, base_env, free_port, rasa_server_command
 
 HELDOUT = PROJECT / "tests" / "nlu_eval" / "dev.yml"
 MAX_SECONDS_PER_RUN = 600

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import accuracy, load, training
-from clinic_assistant import local_cluster
-from clinic_assistant.local_servers import PROJECT, running_bot
+from tests.harness import cluster as local_cluster
+from tests.harness.servers import PROJECT, running_bot
 
 REPLICAS_LABEL = "this project, 2 replicas + nginx"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from clinic_assistant.local_servers import PROJECT, base_env, free_port, start_rasa_server
+from tests.harness.servers import PROJECT, base_env, free_port, start_rasa_server
 
 EDITED_RESPONSE = "utter_faq_what_is_dry_needling"
 QUESTION = "What is dry needling?"

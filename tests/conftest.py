@@ -72,7 +72,7 @@ def smtp_env(port: int) -> dict[str, str]:
 def bot(tmp_path_factory: pytest.TempPathFactory, smtp_server: Any) -> Any:
     """The real Rasa server and action server, on free loopback ports, for the session;
     staff email goes to the test SMTP server."""
-    from clinic_assistant.local_servers import running_bot
+    from tests.harness.servers import running_bot
 
     port, _ = smtp_server
     with running_bot(tmp_path_factory.mktemp("bot") / "tracker.db", **smtp_env(port)) as running:
@@ -137,7 +137,7 @@ def smtp_server() -> Any:
     """A real SMTP server on loopback; yields (port, inbox)."""
     from aiosmtpd.controller import Controller
 
-    from clinic_assistant.local_servers import free_port
+    from tests.harness.servers import free_port
 
     inbox = Inbox()
     port = free_port()
@@ -152,7 +152,7 @@ def smtp_server() -> Any:
 @pytest.fixture(scope="session")
 def postgres_server() -> Any:
     """A throwaway PostgreSQL server on loopback for the session (its admin URL)."""
-    from clinic_assistant.local_postgres import running_postgres, server_binaries
+    from tests.harness.postgres import running_postgres, server_binaries
 
     if server_binaries() is None:
         pytest.skip("PostgreSQL is not installed here; `make test` installs it with "

@@ -8,7 +8,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable
 
-from clinic_assistant.local_servers import (
+from tests.harness.servers import (
     free_port,
     running_bot,
     start_rasa_server,

@@ -6,7 +6,7 @@ from typing import Callable
 
 import pytest
 
-from clinic_assistant.local_servers import Bot, texts
+from tests.harness.servers import Bot, texts
 
 
 def new_sender() -> str:

@@ -131,7 +131,7 @@ async def test_request_is_saved_then_staff_emailed(
 async def test_failed_email_keeps_the_request_and_notes_the_error(
     profile_file: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from clinic_assistant.local_servers import free_port
+    from tests.harness.servers import free_port
 
     url = database_url
     for key, value in {"DATABASE_URL": url, "SMTP_HOST": "127.0.0.1",

@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
-from clinic_assistant.local_servers import Bot, running_bot, start_action_server, texts
+from tests.harness.servers import Bot, running_bot, start_action_server, texts
 from tests.conftest import smtp_env
 
 Say = Callable[[str], list[str]]

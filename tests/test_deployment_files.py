@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from clinic_assistant import local_cluster
-from clinic_assistant.local_servers import PROJECT
+from tests.harness import cluster as local_cluster
+from tests.harness.servers import PROJECT
 
 DEPLOY = PROJECT / "deploy"
 
@@ -180,7 +180,7 @@ def test_the_init_script_gives_the_app_role_what_the_app_needs_and_no_more(postg
     import sqlalchemy as sa
 
     from clinic_assistant.db import metadata
-    from clinic_assistant.local_postgres import server_binaries
+    from tests.harness.postgres import server_binaries
 
     admin = sa.engine.make_url(postgres_server)
     database = f"init_{uuid.uuid4().hex[:10]}"

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from clinic_assistant.local_servers import PROJECT, running_bot, texts
+from tests.harness.servers import PROJECT, running_bot, texts
 
 QUESTION = "What is dry needling?"
 

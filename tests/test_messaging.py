@@ -19,7 +19,7 @@ from twilio.request_validator import RequestValidator
 from clinic_assistant import identity
 from clinic_assistant.channels.common import urgent_first
 from clinic_assistant.channels.plain_text import chosen_payload, reply_text, split_text
-from clinic_assistant.local_servers import Bot, free_port, running_bot, start_rasa_server
+from tests.harness.servers import Bot, free_port, running_bot, start_rasa_server
 from rasa.shared.core.events import BotUttered, UserUttered
 from tests.platform_fakes import FakePlatform, fake_platform
 

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import pytest
 
-from clinic_assistant.local_servers import Bot, texts
+from tests.harness.servers import Bot, texts
 from clinic_assistant.triage import TIER_INTENTS, Triage
 
 

@@ -14,7 +14,7 @@ import requests
 
 from clinic_assistant.profile import ClinicProfile
 from clinic_assistant.settings import PROJECT_ROOT
-from clinic_assistant.local_servers import Bot, running_bot, texts
+from tests.harness.servers import Bot, running_bot, texts
 
 
 def new_sender() -> str:

@@ -8,7 +8,7 @@ from typing import Callable
 
 import pytest
 
-from clinic_assistant.local_servers import Bot, texts
+from tests.harness.servers import Bot, texts
 from clinic_assistant.profile import ClinicProfile
 from clinic_assistant.settings import PROJECT_ROOT
 

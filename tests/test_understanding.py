@@ -9,7 +9,7 @@ from typing import Any, Callable
 import pytest
 
 from clinic_assistant.answers import answer_key
-from clinic_assistant.local_servers import Bot, texts
+from tests.harness.servers import Bot, texts
 from clinic_assistant.triage.french import french_findings
 
 

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from clinic_assistant.local_servers import (
+from tests.harness.servers import (
     LOGS,
     PROJECT,
     Bot,

@@ -1,7 +1,7 @@
 """Scale-out and fault tests: the production layout on loopback (issue #9).
 
 PostgreSQL, Redis, one action server, two Rasa server replicas and nginx, started by
-the tests (clinic_assistant/local_cluster.py) with the nginx configuration the
+the tests (tests/harness/cluster.py) with the nginx configuration the
 deployment uses. `make test` installs Redis and nginx when missing
 (scripts/ensure-scale-servers); where they cannot be installed, these tests are
 skipped with the reason. Traffic goes only to 127.0.0.1; every loop stops by count
@@ -21,8 +21,8 @@ import pytest
 import sqlalchemy as sa
 
 from clinic_assistant.evaluation import load_examples
-from clinic_assistant.local_cluster import Cluster, missing_servers, running_cluster
-from clinic_assistant.local_servers import PROJECT
+from tests.harness.cluster import Cluster, missing_servers, running_cluster
+from tests.harness.servers import PROJECT
 
 API_TOKEN = "scale-test-api-token-0123456789abcdef"
 STAFF_TOKEN = "scale-test-staff-token-0123456789abcdef"

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
 from clinic_assistant import identity
-from clinic_assistant.local_cluster import Cluster
+from tests.harness.cluster import Cluster
 from tests.scale.conftest import (
     SMS_NUMBER,
     TWILIO_TOKEN,

@@ -14,7 +14,7 @@ import redis
 import socketio
 
 from clinic_assistant.channels.socketio import share_rooms_through_redis
-from clinic_assistant.local_cluster import RedisServer, missing_servers
+from tests.harness.cluster import RedisServer, missing_servers
 
 CHANNEL = "clinic-widget"
 

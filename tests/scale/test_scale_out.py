@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from clinic_assistant import identity
-from clinic_assistant.local_cluster import Cluster
+from tests.harness.cluster import Cluster
 from tests.scale.conftest import (
     API_TOKEN,
     CLINIC_ORIGIN,

@@ -13,7 +13,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, 
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from clinic_assistant.db import create_booking_request, create_handoff_ticket, engine_for
-from clinic_assistant.local_servers import free_port
+from tests.harness.servers import free_port
 from clinic_assistant.settings import PROJECT_ROOT, Settings
 from clinic_assistant.tracker_store import UrlSQLTrackerStore
 from staff import accounts

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
-from clinic_assistant.local_servers import free_port
+from tests.harness.servers import free_port
 
 
 def server_binaries() -> Optional[Path]:

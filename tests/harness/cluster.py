@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from clinic_assistant.local_postgres import PostgresServer, running_postgres_server
-from clinic_assistant.local_servers import PROJECT, Server, free_port, start_action_server, start_rasa_server
+from tests.harness.postgres import PostgresServer, running_postgres_server
+from tests.harness.servers import PROJECT, Server, free_port, start_action_server, start_rasa_server
 
 NGINX_TEMPLATE = PROJECT / "deploy" / "nginx" / "clinic.conf.template"
 STAFF_NGINX_TEMPLATE = PROJECT / "deploy" / "nginx" / "staff.conf.template"
@@ -43,7 +43,7 @@ def redis_binary() -> Optional[str]:
 
 def missing_servers() -> list[str]:
     """Which of the servers this layout needs are not installed."""
-    from clinic_assistant.local_postgres import server_binaries
+    from tests.harness.postgres import server_binaries
 
     missing = [name for name, found in (("redis-server", redis_binary()), ("nginx", nginx_binary())) if not found]
     return missing + ([] if server_binaries() else ["postgresql"])

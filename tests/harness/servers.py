@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 import requests
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parent.parent.parent
 MODEL = PROJECT / "models" / "clinic.tar.gz"
 LOGS = PROJECT / "tests" / "artifacts" / "logs"
 START_TIMEOUT = 180.0
