@@ -33,7 +33,7 @@ from clinic_assistant.booking import (
 from clinic_assistant.contact import parse_contact
 from clinic_assistant.db import create_booking_request, engine_for, record_notification
 from clinic_assistant.notify import SmtpSettings, send_email
-from clinic_assistant.settings import Settings
+from clinic_assistant.settings import Settings, setting
 
 logger = logging.getLogger(__name__)
 MAX_MISSES = 3
@@ -223,7 +223,7 @@ class ActionResetBooking(Action):
 
 
 def retry_delays() -> list[float]:
-    raw = os.environ.get("NOTIFY_RETRY_SECONDS", "5,30,120")
+    raw = setting("NOTIFY_RETRY_SECONDS")
     return [float(x) for x in raw.split(",") if x.strip()]
 
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
 from typing import Optional
 
 import phonenumbers
 from itsdangerous import BadSignature, Signer
+from clinic_assistant.settings import setting
 
 SECRET_VARIABLE = "CONVERSATION_ID_SECRET"
 MIN_SECRET_LENGTH = 32
@@ -69,7 +69,7 @@ def secret_problem(value: str) -> Optional[str]:
 
 
 def _secret() -> bytes:
-    value = os.environ.get(SECRET_VARIABLE, "").strip()
+    value = setting(SECRET_VARIABLE)
     problem = secret_problem(value)
     if problem:
         raise MissingSecret(problem)

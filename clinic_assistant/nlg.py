@@ -14,7 +14,6 @@ texts stay in use.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -22,7 +21,7 @@ from typing import Any, Optional
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 
-from clinic_assistant.settings import PROJECT_ROOT
+from clinic_assistant.settings import PROJECT_ROOT, setting
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ CHECK_EVERY_SECONDS = 1.0
 
 
 def responses_dir() -> Path:
-    return Path(os.environ.get("RESPONSES_DIR") or PROJECT_ROOT / "domain")
+    return Path(setting("RESPONSES_DIR") or PROJECT_ROOT / "domain")
 
 
 class LiveResponsesNLG(TemplatedNaturalLanguageGenerator):

@@ -14,6 +14,7 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Mapping, Optional
+from clinic_assistant.settings import setting
 
 SMTP_TIMEOUT_SECONDS = 10
 
@@ -31,21 +32,21 @@ class SmtpSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Optional["SmtpSettings"]:
         """The settings, or None when email is not configured (no host or recipient)."""
-        host, recipient = env.get("SMTP_HOST"), env.get("CLINIC_NOTIFY_EMAIL")
+        host, recipient = setting("SMTP_HOST", env), setting("CLINIC_NOTIFY_EMAIL", env)
         if not host or not recipient:
             return None
-        tls = (env.get("SMTP_TLS") or "starttls").lower()
+        tls = setting("SMTP_TLS", env).lower()
         if tls not in ("starttls", "ssl", "none"):
             raise ValueError(f"SMTP_TLS must be starttls, ssl or none, not {tls!r}")
         default_port = {"starttls": 587, "ssl": 465, "none": 25}[tls]
-        user = env.get("SMTP_USER") or None
+        user = setting("SMTP_USER", env) or None
         return cls(
             host=host,
-            port=int(env.get("SMTP_PORT") or default_port),
+            port=int(setting("SMTP_PORT", env) or default_port),
             tls=tls,
             user=user,
-            password=env.get("SMTP_PASSWORD") or None,
-            sender=env.get("SMTP_FROM") or user or "assistant@localhost",
+            password=setting("SMTP_PASSWORD", env) or None,
+            sender=setting("SMTP_FROM", env) or user or "assistant@localhost",
             recipient=recipient,
         )
 

@@ -21,7 +21,7 @@ from typing import Any, List
 
 from clinic_assistant.profile import current_profile
 from clinic_assistant.session import action_failed_text, session_start_events
-from clinic_assistant.settings import Settings
+from clinic_assistant.settings import Settings, setting
 
 logger = logging.getLogger(__name__)
 DEFAULT_ACTION_TIMEOUT = 1.5
@@ -29,7 +29,7 @@ DEFAULT_ACTION_TIMEOUT = 1.5
 
 def action_timeout() -> float:
     try:
-        return float(os.environ.get("ACTION_TIMEOUT_SECONDS", DEFAULT_ACTION_TIMEOUT))
+        return float(setting("ACTION_TIMEOUT_SECONDS"))
     except ValueError:
         return DEFAULT_ACTION_TIMEOUT
 
@@ -95,14 +95,14 @@ def security_arguments(argv: List[str], env: Any) -> List[str]:
     - ``STAFF_API_TOKEN``, when set, must be random and at least 32 characters.
     """
     args = list(argv)
-    problem = staff_token_problem(env.get("STAFF_API_TOKEN", "").strip())
+    problem = staff_token_problem(setting("STAFF_API_TOKEN", env))
     if problem:
         raise UnsafeSettings(problem)
-    token, jwt_secret = env.get("RASA_API_TOKEN", "").strip(), env.get("RASA_JWT_SECRET", "").strip()
+    token, jwt_secret = setting("RASA_API_TOKEN", env), setting("RASA_JWT_SECRET", env)
     if token:
         args += ["--enable-api", "--auth-token", token]
     if jwt_secret:
-        args += ["--enable-api", "--jwt-secret", jwt_secret, "--jwt-method", env.get("RASA_JWT_METHOD", "HS256")]
+        args += ["--enable-api", "--jwt-secret", jwt_secret, "--jwt-method", setting("RASA_JWT_METHOD", env)]
     has_auth = any(a in args for a in ("-t", "--auth-token", "--jwt-secret", "--jwt-private-key"))
     if "--enable-api" in args and not has_auth:
         raise UnsafeSettings(
@@ -112,7 +112,7 @@ def security_arguments(argv: List[str], env: Any) -> List[str]:
     for name in (token, jwt_secret):
         if name and len(name) < 24:
             raise UnsafeSettings("error: RASA_API_TOKEN / RASA_JWT_SECRET must be at least 24 characters")
-    origins = [o.strip() for o in env.get("RASA_CORS_ORIGINS", "").split(",") if o.strip()]
+    origins = [o.strip() for o in setting("RASA_CORS_ORIGINS", env).split(",") if o.strip()]
     if "*" in origins:
         raise UnsafeSettings("error: RASA_CORS_ORIGINS must list the origins; '*' would let any website call the bot")
     if origins:

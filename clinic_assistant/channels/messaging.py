@@ -38,7 +38,6 @@ import asyncio
 import hashlib
 import hmac
 import logging
-import os
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Optional
@@ -55,7 +54,7 @@ from clinic_assistant import identity
 from clinic_assistant.channels.common import MessageIds, buttons_of, json_body, urgent_first
 from clinic_assistant.channels.plain_text import NUMBER_REPLY, chosen_payload, reply_text, split_text
 from clinic_assistant.db import engine_for, remember_contact, seen_webhooks
-from clinic_assistant.settings import Settings
+from clinic_assistant.settings import Settings, setting
 
 logger = logging.getLogger(__name__)
 
@@ -85,14 +84,14 @@ class PlainTextOutput(OutputChannel):
 
 
 def _env(*names: str) -> dict[str, str]:
-    return {name: os.environ.get(name, "").strip() for name in names}
+    return {name: setting(name) for name in names}
 
 
-def _number(name: str, default: float) -> float:
+def _number(name: str) -> float:
     try:
-        return float(os.environ.get(name, "") or default)
+        return float(setting(name))
     except ValueError:
-        return default
+        return float(setting(name, {}))  # the default
 
 
 def _engine() -> sa.engine.Engine:
@@ -127,7 +126,7 @@ class SeenWebhooks:
                     pass
                 if time.monotonic() - self._last_cleanup > 3600:  # hourly: forget old ids
                     self._last_cleanup = time.monotonic()
-                    kept = timedelta(days=_number("WEBHOOK_IDS_KEPT_DAYS", 90))
+                    kept = timedelta(days=_number("WEBHOOK_IDS_KEPT_DAYS"))
                     conn.execute(seen_webhooks.delete().where(seen_webhooks.c.seen_at < now - kept))
         except Exception:
             logger.warning("Could not note %s webhook %s as handled", self.channel, message_id,
@@ -274,12 +273,12 @@ class TwilioSmsInput(MessagingInput):
             return None
         return TwilioTextOutput(
             self.name(), settings["TWILIO_ACCOUNT_SID"], settings["TWILIO_AUTH_TOKEN"],
-            settings[self.number_setting], os.environ.get("TWILIO_API_BASE_URL", ""),
+            settings[self.number_setting], setting("TWILIO_API_BASE_URL"),
         )
 
     def signed_url(self, request: Request) -> str:
         """The URL Twilio signed: the public one when behind a proxy."""
-        public = os.environ.get("TWILIO_WEBHOOK_BASE_URL", "").rstrip("/")
+        public = setting("TWILIO_WEBHOOK_BASE_URL").rstrip("/")
         if not public:
             return request.url
         query = f"?{request.query_string}" if request.query_string else ""
@@ -371,7 +370,7 @@ class MessengerInput(MessagingInput):
             return None
         return MessengerTextOutput(settings["FACEBOOK_PAGE_ACCESS_TOKEN"],
                                    settings["FACEBOOK_APP_SECRET"],
-                                   os.environ.get("FACEBOOK_GRAPH_URL", ""))
+                                   setting("FACEBOOK_GRAPH_URL"))
 
     @staticmethod
     def signature_ok(app_secret: str, body: bytes, header: str) -> bool:
@@ -385,7 +384,7 @@ class MessengerInput(MessagingInput):
     @staticmethod
     def max_age_hours() -> float:
         """Meta retries a failed delivery for up to 36 hours; an older event is a replay."""
-        return _number("MESSENGER_MAX_EVENT_AGE_HOURS", 36)
+        return _number("MESSENGER_MAX_EVENT_AGE_HOURS")
 
     @classmethod
     def too_old(cls, event: dict[str, Any], now: Optional[float] = None) -> bool:

@@ -48,19 +48,20 @@ from sanic import Blueprint
 
 from clinic_assistant import identity
 from clinic_assistant.channels.common import MessageIds, buttons_of
+from clinic_assistant.settings import setting
 
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_LENGTH = 20_000
 MAX_ID_LENGTH = 200
 HISTORY_LIMIT = 100
-DEFAULT_ORIGINS = ("http://127.0.0.1:8080", "http://localhost:8080")
+DEFAULT_ORIGINS = tuple(setting("WIDGET_ORIGINS", {}).split(","))  # the default, written once
 
 
 def share_rooms_through_redis(sio: Any, url: Optional[str] = None) -> bool:
     """Lets every replica emit to every widget connection (python-socketio's Redis
     client manager) when the lock store is Redis; one process needs nothing."""
-    url = url if url is not None else os.environ.get("LOCK_STORE_URL", "")
+    url = url if url is not None else setting("LOCK_STORE_URL")
     if not url.startswith(("redis://", "rediss://")):
         return False
     import socketio
@@ -170,7 +171,7 @@ class ClinicSocketIOInput(SocketIOInput):
             credentials.get("jwt_method", "HS256"),
             credentials.get("metadata_key", "metadata"),
         )
-        from_env = os.environ.get("WIDGET_ORIGINS", "")
+        from_env = (os.environ.get("WIDGET_ORIGINS") or "").strip()  # set: it wins over credentials.yml
         origins = [o.strip() for o in from_env.split(",") if o.strip()] or list(
             credentials.get("allowed_origins") or DEFAULT_ORIGINS
         )

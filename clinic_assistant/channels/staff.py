@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -37,7 +36,7 @@ from sanic.response import HTTPResponse
 from clinic_assistant import identity
 from clinic_assistant.channels.common import json_body
 from clinic_assistant.db import contact_of, engine_for
-from clinic_assistant.settings import Settings
+from clinic_assistant.settings import Settings, setting
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +109,7 @@ class StaffInput(InputChannel):
         blueprint = Blueprint("staff_webhook", __name__)
 
         def refused(request: Request) -> Optional[HTTPResponse]:
-            token = os.environ.get("STAFF_API_TOKEN", "")
+            token = setting("STAFF_API_TOKEN")
             if not token:
                 return response.json(
                     {"error": "staff replies are not configured on this server (STAFF_API_TOKEN)"},
