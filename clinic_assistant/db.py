@@ -191,10 +191,13 @@ seen_webhooks = sa.Table(
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> sa.engine.Engine:
-    """One engine per database URL per process; creates the project's tables."""
+    """One engine per database URL per process; brings the project's tables to the
+    newest migration first."""
+    from clinic_assistant.migrations import upgrade
+
     tune_sqlite_connections()
     engine = sa.create_engine(url, future=True, pool_pre_ping=True)
-    metadata.create_all(engine)
+    upgrade(engine)  # the project's tables at the newest migration (clinic_assistant/migrations/)
     return engine
 
 

@@ -1,0 +1,3 @@
+from clinic_assistant.migrations import main
+
+raise SystemExit(main())

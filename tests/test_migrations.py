@@ -1,0 +1,76 @@
+"""Schema migrations (issue #17): every process brings the project's tables to the
+newest revision, the migrations build exactly what clinic_assistant/db.py describes,
+and a database made by the release before migrations is upgraded with its data kept;
+each on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from clinic_assistant import db, migrations
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def revision_of(url: str) -> "str | None":
+    engine = sa.create_engine(url, future=True)
+    with engine.connect() as connection:
+        revision = migrations.current(connection)
+    engine.dispose()
+    return revision
+
+
+def test_a_new_database_gets_the_newest_schema(database_url: str) -> None:
+    engine = db.engine_for(database_url)
+    assert revision_of(database_url) == migrations.head()
+    assert set(db.metadata.tables) <= set(sa.inspect(engine).get_table_names())
+
+
+def test_the_migrations_build_what_db_py_describes(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = sa.create_engine(database_url, future=True)
+    migrations.upgrade(engine)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={
+            "include_name": lambda name, kind, parent: kind != "table" or name in db.metadata.tables})
+        differences = compare_metadata(context, db.metadata)
+    engine.dispose()
+    assert differences == [], "db.py changed without a migration: python -m clinic_assistant.migrations --new ..."
+
+
+def test_a_database_of_the_release_before_migrations_is_upgraded_with_its_data(database_url: str) -> None:
+    # the previous release made its tables with create_all and kept no revision
+    engine = sa.create_engine(database_url, future=True)
+    db.metadata.create_all(engine)
+    request_id = db.create_booking_request(
+        engine, conversation_id="web:abc", channel="socketio", name="Priya Shah", phone="+17805550142",
+        email=None, preferred_times="mornings", reason="neck pain", patient_type="new",
+        now=datetime(2026, 11, 30, 17, 0, tzinfo=timezone.utc))
+    engine.dispose()
+    assert revision_of(database_url) is None
+
+    db.engine_for.cache_clear()
+    upgraded = db.engine_for(database_url)
+    assert revision_of(database_url) == migrations.head()
+    with upgraded.connect() as connection:
+        row = connection.execute(sa.select(db.booking_requests.c.name, db.booking_requests.c.reason)
+                                 .where(db.booking_requests.c.id == request_id)).one()
+    assert tuple(row) == ("Priya Shah", "neck pain")
+    # and a second process starting on it changes nothing
+    assert migrations.upgrade(upgraded) == migrations.head()
+
+
+def test_the_command_says_what_it_did(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "PATH": "/usr/bin:/bin",
+           "PYTHONPATH": str(PROJECT)}
+    run = [sys.executable, "-m", "clinic_assistant.migrations"]
+    first = subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout
+    again = subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout
+    assert f"new -> {migrations.head()}" in first
+    assert "up to date" in again
