@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Text
@@ -31,9 +30,9 @@ from clinic_assistant.booking import (
     summary_lines,
 )
 from clinic_assistant.contact import parse_contact
-from clinic_assistant.db import create_booking_request, engine_for, record_notification
-from clinic_assistant.notify import SmtpSettings, send_email
-from clinic_assistant.settings import Settings, setting
+from clinic_assistant.db import create_booking_request, engine_for
+from clinic_assistant.outbox import deliver
+from clinic_assistant.settings import Settings
 
 logger = logging.getLogger(__name__)
 MAX_MISSES = 3
@@ -222,40 +221,9 @@ class ActionResetBooking(Action):
         return [SlotSet(slot, None) for slot in BOOKING_SLOTS]
 
 
-def retry_delays() -> list[float]:
-    raw = setting("NOTIFY_RETRY_SECONDS")
-    return [float(x) for x in raw.split(",") if x.strip()]
-
-
-async def notify_staff(request_id: int, subject: str, body: str) -> None:
-    """Emails staff, retrying in the background; every attempt is noted on the request."""
-    settings = Settings.from_env()
-    smtp = SmtpSettings.from_env(os.environ)
-    engine = engine_for(settings.database_url)
-    if smtp is None:
-        logger.warning("SMTP_HOST/CLINIC_NOTIFY_EMAIL not set: booking request %s saved, "
-                       "no email sent", request_id)
-        await asyncio.to_thread(record_notification, engine, request_id, sent=False,
-                                error="email not configured")
-        return
-    delays = retry_delays()
-    for attempt in range(len(delays) + 1):
-        try:
-            await asyncio.to_thread(send_email, smtp, subject, body)
-        except Exception as error:  # noqa: BLE001 - every failure is retried and noted
-            logger.warning("email for booking request %s failed (try %s): %s",
-                           request_id, attempt + 1, error)
-            await asyncio.to_thread(record_notification, engine, request_id, sent=False,
-                                    error=f"{type(error).__name__}: {error}")
-            if attempt < len(delays):
-                await asyncio.sleep(delays[attempt])
-            continue
-        await asyncio.to_thread(record_notification, engine, request_id, sent=True)
-        return
-
-
 class ActionSubmitBooking(Action):
-    """Saves the request, then tells the patient; emails staff without making them wait."""
+    """Saves the request with its staff email in the outbox, then tells the patient; the
+    email goes out in the background (clinic_assistant/outbox.py) without making them wait."""
 
     def name(self) -> Text:
         return "action_submit_booking"
@@ -265,6 +233,11 @@ class ActionSubmitBooking(Action):
         slots = tracker.current_slot_values()
         reset = [SlotSet(slot, None) for slot in BOOKING_SLOTS]
         channel = tracker.get_latest_input_channel() or "unknown"
+        profile = clinic_profile()
+
+        def email_for(request_id: int) -> tuple[str, str]:
+            return staff_email(request_id, slots, tracker.sender_id, channel, profile.name)
+
         try:
             request_id = await asyncio.to_thread(
                 create_booking_request,
@@ -277,14 +250,13 @@ class ActionSubmitBooking(Action):
                 preferred_times=slots["booking_times"],
                 reason=slots["booking_reason"],
                 patient_type=slots["booking_patient_type"],
+                staff_email=email_for,  # into the outbox, in the same transaction
             )
         except Exception:
             logger.exception("could not save the booking request of %s", tracker.sender_id)
             dispatcher.utter_message(response="utter_booking_save_failed", **clinic_slots())
             return reset
-        profile = clinic_profile()
-        subject, body = staff_email(request_id, slots, tracker.sender_id, channel, profile.name)
-        task = asyncio.create_task(notify_staff(request_id, subject, body))
+        task = asyncio.create_task(deliver(request_id))  # now; the outbox worker if this process stops
         _background.add(task)
         task.add_done_callback(_background.discard)
         dispatcher.utter_message(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import sqlalchemy as sa
 
@@ -72,6 +72,25 @@ booking_requests = sa.Table(
     sa.Column("notified_at", sa.DateTime(timezone=True)),
     sa.Column("notify_attempts", sa.Integer, nullable=False, default=0),
     sa.Column("notify_error", sa.Text),
+)
+
+
+# Staff emails waiting to be sent (clinic_assistant/outbox.py): written in the same
+# transaction as what they are about, sent by whichever process claims them first.
+email_outbox = sa.Table(
+    "email_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("booking_request_id", sa.Integer, index=True),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("claimed_until", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.Column("given_up_at", sa.DateTime(timezone=True)),
 )
 
 
@@ -245,8 +264,11 @@ def create_booking_request(
     reason: str,
     patient_type: str,
     now: Optional[datetime] = None,
+    staff_email: Optional[Callable[[int], tuple[str, str]]] = None,
 ) -> int:
-    """Saves a booking request with status "new" and returns its id."""
+    """Saves a booking request with status "new" and returns its id. ``staff_email``
+    (request id -> subject, body): the staff email goes into the outbox in the same
+    transaction, so a saved request always has its email waiting."""
     with engine.begin() as conn:
         result = conn.execute(
             booking_requests.insert().values(
@@ -263,7 +285,14 @@ def create_booking_request(
                 notify_attempts=0,
             )
         )
-        return int(result.inserted_primary_key[0])
+        request_id = int(result.inserted_primary_key[0])
+        if staff_email is not None:
+            subject, body = staff_email(request_id)
+            created = now or datetime.now(timezone.utc)
+            conn.execute(email_outbox.insert().values(
+                booking_request_id=request_id, subject=subject, body=body, created_at=created,
+                attempts=0, next_attempt_at=created))
+        return request_id
 
 
 def record_notification(

@@ -83,6 +83,7 @@ SECRETS_OF = {
     "postgres": {"POSTGRES_PASSWORD", "CLINIC_APP_PASSWORD"},
     "redis": {"REDIS_PASSWORD"},
     "actions": {"CLINIC_APP_PASSWORD", "SMTP_PASSWORD"},
+    "outbox": {"CLINIC_APP_PASSWORD", "SMTP_PASSWORD"},
     "rasa-1": {"CLINIC_APP_PASSWORD", "REDIS_PASSWORD", "STAFF_API_TOKEN", "CONVERSATION_ID_SECRET",
                "RASA_API_TOKEN", "TWILIO_AUTH_TOKEN", "FACEBOOK_APP_SECRET", "FACEBOOK_PAGE_ACCESS_TOKEN",
                "FACEBOOK_VERIFY_TOKEN"},
@@ -107,7 +108,7 @@ def test_compose_publishes_only_nginx_on_the_public_network() -> None:
     compose = load(COMPOSE)
     services, networks = compose["services"], compose["networks"]
     assert {name for name, s in services.items() if "public" in networks_of(s)} == {"nginx"}
-    for name in ("rasa-1", "rasa-2", "actions", "postgres", "redis"):
+    for name in ("rasa-1", "rasa-2", "actions", "outbox", "postgres", "redis"):
         assert "internal" in networks_of(services[name]), name
     assert networks["internal"].get("internal") is True
     # ports: nginx for patients, the staff proxy on the host's loopback; nothing else
@@ -120,7 +121,7 @@ def test_compose_publishes_only_nginx_on_the_public_network() -> None:
         for network in networks_of(service):
             if networks[network].get("internal") is not True:
                 assert network in ("public", "staff-entry", "egress"), (name, network)
-    assert {name for name, s in services.items() if "egress" in networks_of(s)} == {"rasa-1", "rasa-2", "actions"}
+    assert {name for name, s in services.items() if "egress" in networks_of(s)} == {"rasa-1", "rasa-2", "actions", "outbox"}
     # the staff console shares no network with the patients' nginx, nor with Redis
     assert not networks_of(services["staff"]) & networks_of(services["nginx"])
     assert not networks_of(services["staff"]) & networks_of(services["redis"])
@@ -154,7 +155,7 @@ def test_the_services_connect_to_postgresql_as_the_app_role_not_the_superuser() 
     superuser = services["postgres"]["environment"]["POSTGRES_USER"]
     urls = {name: s["environment"]["DATABASE_URL"] for name, s in services.items()
             if "DATABASE_URL" in s.get("environment", {})}
-    assert set(urls) == {"rasa-1", "rasa-2", "actions", "staff"}
+    assert set(urls) == {"rasa-1", "rasa-2", "actions", "outbox", "staff"}
     for url in urls.values():
         role = sa.engine.make_url(re.sub(r"\$\{[^}]*\}", "x", url)).username
         assert role == APP_ROLE and role not in (superuser, "postgres")

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from clinic_assistant import db, migrations
 
 PROJECT = Path(__file__).resolve().parent.parent
+ADDED_SINCE_THE_BASELINE = {"email_outbox"}  # 0002
 
 
 def revision_of(url: str) -> "str | None":
@@ -45,9 +46,11 @@ def test_the_migrations_build_what_db_py_describes(database_url: str) -> None:
 
 
 def test_a_database_of_the_release_before_migrations_is_upgraded_with_its_data(database_url: str) -> None:
-    # the previous release made its tables with create_all and kept no revision
+    # the previous release made its tables with create_all and kept no revision; tables
+    # added since (by later migrations) did not exist then
     engine = sa.create_engine(database_url, future=True)
-    db.metadata.create_all(engine)
+    db.metadata.create_all(engine, tables=[table for name, table in db.metadata.tables.items()
+                                           if name not in ADDED_SINCE_THE_BASELINE])
     request_id = db.create_booking_request(
         engine, conversation_id="web:abc", channel="socketio", name="Priya Shah", phone="+17805550142",
         email=None, preferred_times="mornings", reason="neck pain", patient_type="new",
@@ -62,6 +65,7 @@ def test_a_database_of_the_release_before_migrations_is_upgraded_with_its_data(d
         row = connection.execute(sa.select(db.booking_requests.c.name, db.booking_requests.c.reason)
                                  .where(db.booking_requests.c.id == request_id)).one()
     assert tuple(row) == ("Priya Shah", "neck pain")
+    assert "email_outbox" in sa.inspect(upgraded).get_table_names()
     # and a second process starting on it changes nothing
     assert migrations.upgrade(upgraded) == migrations.head()
 
