@@ -61,3 +61,14 @@ def test_an_unknown_variable_is_refused_and_blank_means_default() -> None:
         setting("NO_SUCH_SETTING")
     assert setting("LOCK_STORE_URL", {"LOCK_STORE_URL": "  "}) == "memory://"
     assert setting("LOCK_STORE_URL", {"LOCK_STORE_URL": "redis://r:6379/1"}) == "redis://r:6379/1"
+
+
+def test_the_pipeline_reads_as_much_as_the_limit_says() -> None:
+    import yaml
+
+    from clinic_assistant import limits
+
+    config = yaml.safe_load((PROJECT / "config.yml").read_text(encoding="utf-8"))
+    guard = next(c for c in config["pipeline"] if c["name"].endswith("PatientTextGuard"))
+    assert guard["max_characters"] == limits.MAX_READ_MESSAGE
+    assert limits.MAX_READ_MESSAGE < limits.MAX_CHANNEL_MESSAGE  # "shorten it" before "refused"

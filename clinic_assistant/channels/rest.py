@@ -30,12 +30,13 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from clinic_assistant import limits
 from clinic_assistant import identity
 from clinic_assistant.channels.common import json_body, urgent_first
 
-MAX_SENDER_LENGTH = 200
-MAX_MESSAGE_LENGTH = 20_000
-MAX_MESSAGE_ID_LENGTH = 100
+MAX_SENDER_LENGTH = limits.MAX_SENDER
+MAX_MESSAGE_LENGTH = limits.MAX_CHANNEL_MESSAGE
+MAX_MESSAGE_ID_LENGTH = limits.MAX_MESSAGE_ID
 logger = logging.getLogger(__name__)
 
 

@@ -46,14 +46,15 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint
 
+from clinic_assistant import limits
 from clinic_assistant import identity
 from clinic_assistant.channels.common import MessageIds, buttons_of
 from clinic_assistant.settings import setting
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_LENGTH = 20_000
-MAX_ID_LENGTH = 200
+MAX_MESSAGE_LENGTH = limits.MAX_CHANNEL_MESSAGE
+MAX_ID_LENGTH = limits.MAX_SESSION_TOKEN
 HISTORY_LIMIT = 100
 DEFAULT_ORIGINS = tuple(setting("WIDGET_ORIGINS", {}).split(","))  # the default, written once
 
@@ -125,9 +126,9 @@ def message_problem(data: Any) -> Optional[str]:
         return f"'message' must be at most {MAX_MESSAGE_LENGTH} characters"
     message_id = data.get("message_id")
     if message_id is not None and (
-        not isinstance(message_id, str) or not message_id or len(message_id) > MAX_ID_LENGTH
+        not isinstance(message_id, str) or not message_id or len(message_id) > limits.MAX_MESSAGE_ID
     ):
-        return f"'message_id' must be a string of at most {MAX_ID_LENGTH} characters"
+        return f"'message_id' must be a string of at most {limits.MAX_MESSAGE_ID} characters"
     metadata = data.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         return "'metadata' must be an object"

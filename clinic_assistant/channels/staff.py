@@ -33,6 +33,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from clinic_assistant import limits
 from clinic_assistant import identity
 from clinic_assistant.channels.common import json_body
 from clinic_assistant.db import contact_of, engine_for
@@ -40,7 +41,7 @@ from clinic_assistant.settings import Settings, setting
 
 logger = logging.getLogger(__name__)
 
-MAX_REPLY_LENGTH = 2000
+MAX_REPLY_LENGTH = limits.MAX_STAFF_REPLY
 MAX_NAME_LENGTH = 80
 MAX_FORGET = 500  # conversations per request
 RETURNED_RESPONSE = "utter_handoff_returned"
