@@ -29,6 +29,7 @@ from clinic_assistant.db import (
     booking_requests,
     conversation_contacts,
     conversation_reviews,
+    email_outbox,
     handoff_tickets,
     queue_updates,
     rasa_events,
@@ -45,6 +46,9 @@ def delete_conversations(engine: sa.engine.Engine, ids: list[str], actor: Option
         for conversation_id in dict.fromkeys(ids):
             had_events = conn.execute(sa.select(events.c.id).where(
                 events.c.sender_id == conversation_id).limit(1)).first() is not None
+            # the staff emails about its requests hold the name and number too
+            conn.execute(email_outbox.delete().where(email_outbox.c.booking_request_id.in_(
+                sa.select(booking_requests.c.id).where(booking_requests.c.conversation_id == conversation_id))))
             for table, kind in ((handoff_tickets, "handoff"), (booking_requests, "booking")):
                 item_ids = sa.select(table.c.id).where(table.c.conversation_id == conversation_id)
                 conn.execute(queue_updates.delete().where(
