@@ -170,6 +170,7 @@ def run_worker(stop: Optional[list[bool]] = None) -> None:
 def main(argv: Optional[list[str]] = None) -> int:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its start-up lines say nothing here
     run_worker()
     return 0
 

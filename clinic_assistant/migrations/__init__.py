@@ -90,7 +90,9 @@ def main(argv: "list[str] | None" = None) -> int:
         return 0
     with engine.connect() as connection:
         before = current(connection)
+        if before is None:
+            before = "made before migrations" if sa.inspect(connection).has_table("handoff_tickets") else "new"
     after = upgrade(engine)
-    print(f"==> Database schema: {before or 'new'} -> {after}" if before != after
+    print(f"==> Database schema: {before} -> {after}" if before != after
           else f"==> Database schema up to date ({after})")
     return 0
