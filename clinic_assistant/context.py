@@ -33,6 +33,12 @@ def _names_condition(parse: dict[str, Any]) -> bool:
     return any(e.get("entity") in CONDITION_ENTITIES for e in parse.get("entities") or [])
 
 
+def _carried(combined: dict[str, Any]) -> list[dict[str, Any]]:
+    """The previous message's condition entities, as read together with this one."""
+    return [{**e, "start": 0, "end": 0, "extractor": "context"}
+            for e in combined.get("entities") or [] if e.get("entity") in CONDITION_ENTITIES]
+
+
 def needs_context(parse: dict[str, Any]) -> bool:
     """A short message that alone is declined ("and weekends?"), or that asks about a
     condition without naming one ("would it help that?")."""
@@ -74,8 +80,7 @@ async def with_context(parse: dict[str, Any], previous: Optional[str], reparse: 
     resolved = dict(parse)
     if own == CONDITION_INTENT:
         # "and how many sessions for that?": the condition is the previous message's
-        carried = [{**e, "start": 0, "end": 0, "extractor": "context"}
-                   for e in combined.get("entities") or [] if e.get("entity") in CONDITION_ENTITIES]
+        carried = _carried(combined)
         if not carried:
             return parse
         resolved["entities"] = list(parse.get("entities") or []) + carried
@@ -87,9 +92,7 @@ async def with_context(parse: dict[str, Any], previous: Optional[str], reparse: 
         resolved["intent"] = dict(combined["intent"])
         resolved["intent_ranking"] = combined.get("intent_ranking") or [combined["intent"]]
         if name == CONDITION_INTENT and not _names_condition(parse):
-            resolved["entities"] = list(parse.get("entities") or []) + [
-                {**e, "start": 0, "end": 0, "extractor": "context"}
-                for e in combined.get("entities") or [] if e.get("entity") in CONDITION_ENTITIES]
+            resolved["entities"] = list(parse.get("entities") or []) + _carried(combined)
     resolved["context"] = {"previous": previous}
     return resolved
 

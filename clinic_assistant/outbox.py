@@ -44,16 +44,20 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _sendable(now: datetime) -> sa.sql.ColumnElement:
+    """Unsent, not given up, due, and not claimed by a live attempt."""
+    c = email_outbox.c
+    return sa.and_(c.sent_at.is_(None), c.given_up_at.is_(None), c.next_attempt_at <= now,
+                   sa.or_(c.claimed_until.is_(None), c.claimed_until < now))
+
+
 def claim(engine: sa.engine.Engine, row_id: int, now: Optional[datetime] = None) -> bool:
-    """Takes the row for one attempt if it is unsent, due and not claimed by a live
-    attempt. One UPDATE, so of two processes only one gets it."""
+    """Takes the row for one attempt if it is sendable. One UPDATE, so of two
+    processes only one gets it."""
     now = now or _now()
-    free = sa.or_(email_outbox.c.claimed_until.is_(None), email_outbox.c.claimed_until < now)
     with engine.begin() as conn:
         taken = conn.execute(
-            email_outbox.update()
-            .where(email_outbox.c.id == row_id, email_outbox.c.sent_at.is_(None),
-                   email_outbox.c.given_up_at.is_(None), email_outbox.c.next_attempt_at <= now, free)
+            email_outbox.update().where(email_outbox.c.id == row_id, _sendable(now))
             .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS)))
     return bool(taken.rowcount == 1)
 
@@ -61,12 +65,8 @@ def claim(engine: sa.engine.Engine, row_id: int, now: Optional[datetime] = None)
 def due(engine: sa.engine.Engine, now: Optional[datetime] = None) -> list[int]:
     now = now or _now()
     with engine.connect() as conn:
-        return list(conn.execute(
-            sa.select(email_outbox.c.id)
-            .where(email_outbox.c.sent_at.is_(None), email_outbox.c.given_up_at.is_(None),
-                   email_outbox.c.next_attempt_at <= now,
-                   sa.or_(email_outbox.c.claimed_until.is_(None), email_outbox.c.claimed_until < now))
-            .order_by(email_outbox.c.next_attempt_at)).scalars())
+        return list(conn.execute(sa.select(email_outbox.c.id).where(_sendable(now))
+                                 .order_by(email_outbox.c.next_attempt_at)).scalars())
 
 
 def attempt(engine: sa.engine.Engine, row_id: int, smtp: Optional[SmtpSettings]) -> Optional[bool]:

@@ -135,11 +135,9 @@ def main() -> None:
     quiet_third_party_warnings()
 
     rasa_patches.apply()  # refuses to start on another Rasa version than they were read from
-    import sqlalchemy as sa
+    from clinic_assistant.db import engine_for
 
-    from clinic_assistant.migrations import upgrade
-
-    upgrade(sa.create_engine(Settings.from_env().database_url, future=True))  # before any turn
+    engine_for(Settings.from_env().database_url)  # migrates the project's tables before any turn
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", "run", *args]

@@ -113,12 +113,11 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
         env = os.environ if environ is None else environ
         return cls(
-            clinic_profile_path=Path(
-                env.get("CLINIC_PROFILE") or PROJECT_ROOT / "clinic" / "profile.yml"
-            ),
+            # a relative path is the project's (the processes run from its root)
+            clinic_profile_path=PROJECT_ROOT / setting("CLINIC_PROFILE", env),
             # One database for the conversations (Rasa's tracker store) and the
             # project's tables.
-            database_url=env.get("DATABASE_URL")
+            database_url=setting("DATABASE_URL", env)
             or f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}",
             rasa_url=setting("RASA_URL", env).rstrip("/"),
             # shared by the staff console and the Rasa server's staff channel
