@@ -147,8 +147,10 @@ queue_updates = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )
 
-# A patient message marked by staff: the right intent, or a new question.
-annotations = sa.Table(
+# A patient message marked by staff: the right intent, or a new question. The table is
+# "annotations"; in Python it is message_marks, as `from __future__ import annotations`
+# takes the name.
+message_marks = sa.Table(
     "annotations",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),

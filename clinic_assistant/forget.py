@@ -24,7 +24,7 @@ from typing import Any, Optional
 import sqlalchemy as sa
 
 from clinic_assistant.db import (
-    annotations,
+    message_marks,
     audit_log,
     booking_requests,
     conversation_contacts,
@@ -54,7 +54,7 @@ def delete_conversations(engine: sa.engine.Engine, ids: list[str], actor: Option
                 conn.execute(queue_updates.delete().where(
                     queue_updates.c.item_kind == kind, queue_updates.c.item_id.in_(item_ids)))
                 conn.execute(table.delete().where(table.c.conversation_id == conversation_id))
-            for table in (annotations, conversation_reviews, conversation_contacts):
+            for table in (message_marks, conversation_reviews, conversation_contacts):
                 conn.execute(table.delete().where(table.c.conversation_id == conversation_id))
             conn.execute(sa.delete(events).where(events.c.sender_id == conversation_id))
             tombstone = f"forgotten:{secrets.token_hex(16)}"

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from clinic_assistant import identity
 from clinic_assistant.db import (
-    annotations,
+    message_marks,
     audit_log,
     booking_requests,
     conversation_contacts,
@@ -44,7 +44,7 @@ from clinic_assistant.db import (
 from clinic_assistant.settings import Settings
 
 events = rasa_events
-TABLES = (handoff_tickets, booking_requests, annotations, conversation_reviews, audit_log)
+TABLES = (handoff_tickets, booking_requests, message_marks, conversation_reviews, audit_log)
 
 
 def new_id(old: str, channel: Optional[str]) -> tuple[str, Optional[str]]:

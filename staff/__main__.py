@@ -21,7 +21,7 @@ import sys
 from clinic_assistant.forget import sweep_orphan_contacts
 from clinic_assistant.db import engine_for
 from clinic_assistant.settings import Settings
-from staff import accounts, conversations, live
+from staff import accounts, audit, conversations, live
 
 
 
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"Deactivated '{name}': they can no longer sign in; their sessions were ended.")
         except accounts.AccountError as error:
             sys.exit(f"error: {error}")
-        conversations.record(engine, "command line", args.command.replace("-", "_"), None, name)
+        audit.record(engine, "command line", args.command.replace("-", "_"), None, name)
     elif args.command == "serve":
         from waitress import serve as waitress_serve
 
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
             return
         outcome = live.forget_everywhere(settings, engine, old, "retention")
         # each deleted conversation is in the audit log (as forgotten by "retention")
-        conversations.record(engine, "retention", "retention", None,
+        audit.record(engine, "retention", "retention", None,
                              f"{outcome.deleted} older than {args.days} days"
                              + ("" if outcome.ok else f"; stopped: {outcome.message}"))
         if not outcome.ok:

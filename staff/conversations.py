@@ -16,8 +16,7 @@ import sqlalchemy as sa
 
 from clinic_assistant.db import (
     rasa_events,
-    annotations,
-    audit_log,
+    message_marks,
     booking_requests,
     conversation_reviews,
     handoff_tickets,
@@ -227,7 +226,7 @@ def transcript(engine: sa.engine.Engine, conversation_id: str, tz: ZoneInfo) -> 
         marks = {
             row["event_id"]: row
             for row in conn.execute(
-                sa.select(annotations).where(annotations.c.conversation_id == conversation_id)
+                sa.select(message_marks).where(message_marks.c.conversation_id == conversation_id)
             ).mappings()
         }
     turns: list[Turn] = []
@@ -345,10 +344,19 @@ def conversations_older_than(engine: sa.engine.Engine, days: int,
         ]
 
 
-def record(engine: sa.engine.Engine, username: str, action: str,
-           conversation_id: Optional[str] = None, detail: str = "") -> None:
-    """Adds a line to the audit log."""
+def review_of(engine: sa.engine.Engine, conversation_id: str) -> Optional[dict[str, Any]]:
+    """Who marked the conversation reviewed, and when; None if nobody has."""
+    with engine.connect() as conn:
+        row = conn.execute(conversation_reviews.select().where(
+            conversation_reviews.c.conversation_id == conversation_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def set_reviewed(engine: sa.engine.Engine, conversation_id: str, username: str, reviewed: bool) -> None:
     with engine.begin() as conn:
-        conn.execute(audit_log.insert().values(
-            at=datetime.now(timezone.utc), username=username, action=action,
-            conversation_id=conversation_id, detail=detail))
+        conn.execute(conversation_reviews.delete().where(
+            conversation_reviews.c.conversation_id == conversation_id))
+        if reviewed:
+            conn.execute(conversation_reviews.insert().values(
+                conversation_id=conversation_id, username=username,
+                reviewed_at=datetime.now(timezone.utc)))

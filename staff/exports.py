@@ -8,11 +8,10 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-import sqlalchemy as sa
 import yaml
 
-from clinic_assistant.db import annotations
-from staff.conversations import Turn
+from staff import conversations
+from staff.conversations import Filters, Turn
 from staff.privacy import mask
 
 # what YAML cannot hold (PyYAML's reader refuses it: NUL, escape, C1 controls, U+FFFE...)
@@ -20,12 +19,6 @@ from staff.privacy import mask
 NOT_EXPORTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # a cell starting with one of these is a formula (or starts one) in a spreadsheet
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def marked_messages(engine: sa.engine.Engine) -> list[dict[str, Any]]:
-    with engine.connect() as conn:
-        return [dict(row) for row in conn.execute(
-            sa.select(annotations).order_by(annotations.c.id)).mappings()]
 
 
 def exportable(text: str) -> tuple[str, bool]:
@@ -79,7 +72,23 @@ def nlu_yaml(marked: Iterable[dict[str, Any]]) -> str:
     return text
 
 
-def conversation_records(conversations: list[tuple[str, str, list[Turn]]]) -> list[dict[str, Any]]:
+LIMIT = 1000  # conversations per export
+
+
+def conversations_for_export(engine: Any, filters: Filters, tz: Any) -> list[tuple[str, str, list[Turn]]]:
+    """The conversations the filters pick (all pages), at most LIMIT: id, channel, turns."""
+    picked: list[tuple[str, str, list[Turn]]] = []
+    filters.page = 1
+    while len(picked) < LIMIT:
+        rows, _ = conversations.list_conversations(engine, filters, tz)
+        picked += [(row.id, row.channel, conversations.transcript(engine, row.id, tz)) for row in rows]
+        if len(rows) < conversations.PAGE_SIZE:
+            break
+        filters.page += 1
+    return picked[:LIMIT]
+
+
+def conversation_records(picked: list[tuple[str, str, list[Turn]]]) -> list[dict[str, Any]]:
     """One record per message: conversation, channel, time, who, text (contacts hidden),
     intent and confidence for patient messages."""
     return [
@@ -92,7 +101,7 @@ def conversation_records(conversations: list[tuple[str, str, list[Turn]]]) -> li
             "intent": turn.intent,
             "confidence": None if turn.confidence is None else round(turn.confidence, 4),
         }
-        for conversation_id, channel, turns in conversations
+        for conversation_id, channel, turns in picked
         for turn in turns
     ]
 

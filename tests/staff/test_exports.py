@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from clinic_assistant.db import annotations, engine_for
+from clinic_assistant.db import message_marks, engine_for
 from staff import exports
 
 
@@ -58,7 +58,7 @@ CONTROL = "knee\x1b[31m hurts\x07 when\x85I\u2028run\x7f\x9b fast\ufffe\x0b\x0c\
 
 def _mark(url: str, event_id: int, text: str, intent: str | None) -> None:
     with engine_for(url).begin() as conn:
-        conn.execute(annotations.insert().values(
+        conn.execute(message_marks.insert().values(
             conversation_id="conv-faq", event_id=event_id, text=text, predicted_intent=None,
             correct_intent=intent, username="anna", created_at=datetime.now(timezone.utc)))
 
