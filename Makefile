@@ -54,7 +54,7 @@ WIDGET_INSTALLED := widget/node_modules/.installed
 WIDGET_BUNDLE := widget/dist/clinic-chat.js
 
 TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml') \
-	clinic_assistant/rasa_components.py
+	clinic_assistant/rasa/components.py
 
 .PHONY: help run test install train spacy triage widget staff-user lint typecheck validate test-stories test-nlu pytest \
 	bench bench-latency bench-safety bench-dense audit lock clean
@@ -88,11 +88,11 @@ triage: $(TRIAGE_CLASSIFIER)
 # Rasa's validator warns that each response sent by our custom actions (condition
 # answers, handoff, booking, "did you mean") "is not used in any story or rule": it
 # cannot see inside actions, so those ~25 warnings are expected and would bury the
-# progress lines of a first `make run` (clinic_assistant/rasa_cli.py hides the
+# progress lines of a first `make run` (clinic_assistant/rasa/cli.py hides the
 # third-party deprecation warnings).
 $(MODEL): $(SPACY_PIPELINE) $(TRIAGE_CLASSIFIER) $(TRAINING_INPUTS) | $(INSTALLED)
 	@echo "==> Training the model (data or config changed); about a minute"
-	$(PY) -m clinic_assistant.rasa_cli train $(RASA_PROJECT) --data data --fixed-model-name clinic --out models \
+	$(PY) -m clinic_assistant.rasa.cli train $(RASA_PROJECT) --data data --fixed-model-name clinic --out models \
 		--skip-validation
 	@touch $@
 
@@ -143,7 +143,7 @@ test-stories: $(MODEL)
 # The frozen evaluation set, written blind (tests/nlu_eval/): figures by kind with the
 # issue #16 targets; fails only below a floor (82%; measured 85.9%) that catches a regression.
 test-nlu: $(MODEL)
-	$(PY) -m clinic_assistant.evaluation --model $(MODEL) --data tests/nlu_eval/test.yml \
+	$(PY) -m clinic_assistant.rasa.evaluation --model $(MODEL) --data tests/nlu_eval/test.yml \
 		--min-accuracy 0.82 --no-misses
 
 pytest: $(MODEL) $(WIDGET_BUNDLE) | var

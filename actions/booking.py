@@ -17,8 +17,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clinic_facts import clinic_profile, clinic_slots
-from clinic_assistant.answers import CONDITION_INTENT, condition_from_entities, condition_response
-from clinic_assistant.booking import (
+from clinic_assistant.clinic.answers import CONDITION_INTENT, condition_from_entities, condition_response
+from clinic_assistant.clinic.booking import (
     FIELDS,
     contact_text,
     field_to_change,
@@ -29,9 +29,9 @@ from clinic_assistant.booking import (
     staff_email,
     summary_lines,
 )
-from clinic_assistant.contact import parse_contact
-from clinic_assistant.db import create_booking_request, engine_for
-from clinic_assistant.outbox import deliver
+from clinic_assistant.clinic.contact import parse_contact
+from clinic_assistant.clinic.db import create_booking_request, engine_for
+from clinic_assistant.clinic.outbox import deliver
 from clinic_assistant.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -223,7 +223,7 @@ class ActionResetBooking(Action):
 
 class ActionSubmitBooking(Action):
     """Saves the request with its staff email in the outbox, then tells the patient; the
-    email goes out in the background (clinic_assistant/outbox.py) without making them wait."""
+    email goes out in the background (clinic_assistant/clinic/outbox.py) without making them wait."""
 
     def name(self) -> Text:
         return "action_submit_booking"

@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clinic_facts import clinic_slots
-from clinic_assistant.topics import NOT_OFFERED, TOPIC_TITLES
+from clinic_assistant.clinic.topics import NOT_OFFERED, TOPIC_TITLES
 
 MAX_CHOICES = 3
 SOMETHING_ELSE = {"title": "Something else", "payload": "/request_human"}

@@ -1,7 +1,7 @@
 """The clinic profile as the actions see it: read through the one settings object."""
 from __future__ import annotations
 
-from clinic_assistant.profile import ClinicProfile, current_profile
+from clinic_assistant.clinic.profile import ClinicProfile, current_profile
 from clinic_assistant.settings import Settings
 
 

@@ -8,7 +8,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clinic_facts import clinic_slots
-from clinic_assistant.answers import condition_from_entities, condition_response
+from clinic_assistant.clinic.answers import condition_from_entities, condition_response
 
 
 class ActionAnswerCondition(Action):

@@ -11,8 +11,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clinic_facts import clinic_profile
-from clinic_assistant.contact import format_phone, is_skip, parse_contact
-from clinic_assistant.db import create_handoff_ticket, engine_for
+from clinic_assistant.clinic.contact import format_phone, is_skip, parse_contact
+from clinic_assistant.clinic.db import create_handoff_ticket, engine_for
 from clinic_assistant.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clinic_facts import clinic_profile
-from clinic_assistant.session import DISCLAIMER_RESPONSE, session_start_events
+from clinic_assistant.clinic.session import DISCLAIMER_RESPONSE, session_start_events
 
 
 class ActionSessionStart(Action):

@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from clinic_assistant.evaluation import (
+from clinic_assistant.rasa.evaluation import (
     DECLINES,
     Report,
     answered_right,
@@ -102,7 +102,7 @@ def tfidf_parser() -> Any:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
 
-    from clinic_assistant.rasa_components import ClinicEntityExtractor
+    from clinic_assistant.rasa.components import ClinicEntityExtractor
 
     threshold, ambiguity = fallback_settings()
     nlp = spacy.load(str(PROJECT / "build" / "clinic_spacy"))

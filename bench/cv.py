@@ -69,7 +69,7 @@ def cross_validated(folds: int, seed: int = 42, source: Path = PROJECT / "config
     from rasa.shared.nlu.training_data.training_data import TrainingData
     from sklearn.model_selection import StratifiedKFold
 
-    from clinic_assistant.rasa_components import ConditionStatementResolver
+    from clinic_assistant.rasa.components import ConditionStatementResolver
 
     resolver = ConditionStatementResolver(ConditionStatementResolver.get_default_config())
     data = load_data(str(PROJECT / "data" / "nlu"))
@@ -100,7 +100,7 @@ def cross_validated(folds: int, seed: int = 42, source: Path = PROJECT / "config
 
 def decide(h: Held, prefer: float, threshold: float, ambiguity: float) -> str:
     """The intent the pipeline would give with these settings (the resolver, then the
-    fallback, replayed as clinic_assistant/rasa_components.py and Rasa do them)."""
+    fallback, replayed as clinic_assistant/rasa/components.py and Rasa do them)."""
     if h.intent in DECIDED_ELSEWHERE or not h.ranking:
         return h.intent
     ranking = list(h.ranking)

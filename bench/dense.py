@@ -131,7 +131,7 @@ def use_cv_choice(path: Path) -> None:
 def dev_figures(config: Path, work: Path, name: str) -> list[str]:
     from rasa.model_training import train_nlu
 
-    from clinic_assistant.evaluation import evaluate_set, load_set, model_parser
+    from clinic_assistant.rasa.evaluation import evaluate_set, load_set, model_parser
 
     model = train_nlu(str(config), str(PROJECT / "data" / "nlu"), str(work), fixed_model_name=name)
     parse = model_parser(Path(model))

@@ -19,7 +19,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from clinic_assistant.evaluation import load_examples
+from clinic_assistant.rasa.evaluation import load_examples
 from bench.load import percentile
 from tests.harness.servers import PROJECT, running_bot
 

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import requests
 
-from clinic_assistant.evaluation import load_examples
+from clinic_assistant.rasa.evaluation import load_examples
 from tests.harness.servers import PROJECT, Bot, base_env, free_port, rasa_server_command
 
 HELDOUT = PROJECT / "tests" / "nlu_eval" / "dev.yml"
@@ -52,7 +52,7 @@ async def _run(url: str, messages: list[str], concurrency: int, total: int, pref
         for index in counter:
             if time.monotonic() > deadline:
                 return
-            # REST conversation names are letters, digits, ".", "_", "-" (clinic_assistant/identity.py)
+            # REST conversation names are letters, digits, ".", "_", "-" (clinic_assistant/clinic/identity.py)
             sender = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{prefix}-{worker}-{sent // per_conversation}")
             text = messages[index % len(messages)]
             started = time.perf_counter()

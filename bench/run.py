@@ -101,7 +101,7 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
              f"{acc['Rasa default pipeline']['answer_accuracy']:.1%}, "
              f"TF-IDF {acc['TF-IDF + logistic regression']['answer_accuracy']:.1%})", "≥ 93% and ahead",
              "PASS" if ours >= 0.93 and ours > best_other else "MISS")]
-    from clinic_assistant.evaluation import TARGETS as NLU_TARGETS, verdict as nlu_verdict
+    from clinic_assistant.rasa.evaluation import TARGETS as NLU_TARGETS, verdict as nlu_verdict
 
     for name, value in acc.get("this project by kind", {}).items():
         if name in NLU_TARGETS and name != "answer accuracy" and value is not None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from clinic_assistant.evaluation import load_examples, model_parser
+from clinic_assistant.rasa.evaluation import load_examples, model_parser
 from clinic_assistant.triage import TIER_INTENTS
 
 PROJECT = Path(__file__).resolve().parent.parent

@@ -39,7 +39,7 @@ def full_training_seconds() -> float:
 def answer_edit_seconds(action_url: str, tracker_db: Path) -> dict[str, Any]:
     """Start the Rasa server with its answer texts in a copy of domain/, edit one answer
     there, and time until the running bot answers with the new text (no retraining,
-    no restart: clinic_assistant/nlg.py)."""
+    no restart: clinic_assistant/rasa/nlg.py)."""
     with tempfile.TemporaryDirectory() as tmp:
         domain = Path(tmp) / "domain"
         shutil.copytree(PROJECT / "domain", domain)

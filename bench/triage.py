@@ -125,7 +125,7 @@ NLU_SETS = {"NLU dev sets (dev.yml, dev2.yml)": ("dev.yml", "dev2.yml"),
 def everyday_alarms(triage: Triage, files: tuple[str, ...]) -> tuple[int, int]:
     """(messages sent to an urgent reply, messages) among the never-urgent messages of
     the NLU evaluation sets (red-flag answers and other languages left out)."""
-    from clinic_assistant.evaluation import load_set
+    from clinic_assistant.rasa.evaluation import load_set
 
     texts = []
     for name in files:

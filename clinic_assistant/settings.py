@@ -105,7 +105,7 @@ class Settings:
     staff_secret_key: str = ""
     staff_cookie_secure: bool = False
     staff_session_hours: float = 8.0
-    # the Rasa server's lock store (clinic_assistant/lock_store.py); forgetting a
+    # the Rasa server's lock store (clinic_assistant/rasa/lock_store.py); forgetting a
     # conversation takes its lock there
     lock_store_url: str = "memory://"
 

@@ -18,8 +18,8 @@ import argparse
 import getpass
 import sys
 
-from clinic_assistant.forget import sweep_orphan_contacts
-from clinic_assistant.db import engine_for
+from clinic_assistant.clinic.forget import sweep_orphan_contacts
+from clinic_assistant.clinic.db import engine_for
 from clinic_assistant.settings import Settings
 from staff import accounts, audit, conversations, live
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from clinic_assistant.db import staff_sessions, staff_users
+from clinic_assistant.clinic.db import staff_sessions, staff_users
 
 MIN_PASSWORD_LENGTH = 12
 MAX_FAILED_LOGINS = 5

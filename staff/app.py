@@ -9,7 +9,7 @@ from typing import Any, Optional
 from flask import Flask, Response, abort, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from clinic_assistant.db import engine_for
+from clinic_assistant.clinic.db import engine_for
 from clinic_assistant.settings import Settings
 from staff import accounts, views
 from staff.console import EXTENSION, Console, ConversationIdConverter, console

@@ -3,7 +3,7 @@ shows a patient's words and every change goes through `record`.
 
 A search's words are never kept, only their length: staff search for a patient's name
 or number, and forgetting that patient must leave neither behind. Forgetting gives a
-conversation's lines a random id (clinic_assistant/forget.py)."""
+conversation's lines a random id (clinic_assistant/clinic/forget.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
-from clinic_assistant.db import audit_log
+from clinic_assistant.clinic.db import audit_log
 from staff.conversations import Filters
 
 

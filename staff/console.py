@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 from werkzeug.routing import BaseConverter, ValidationError
 
-from clinic_assistant.profile import ClinicProfile, current_profile
+from clinic_assistant.clinic.profile import ClinicProfile, current_profile
 from clinic_assistant.settings import Settings
 from staff.privacy import e164
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from clinic_assistant.db import (
+from clinic_assistant.clinic.db import (
     rasa_events,
     message_marks,
     booking_requests,

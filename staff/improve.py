@@ -10,7 +10,7 @@ from typing import Any, Optional
 import sqlalchemy as sa
 import yaml
 
-from clinic_assistant.db import message_marks
+from clinic_assistant.clinic.db import message_marks
 from clinic_assistant.settings import PROJECT_ROOT
 from clinic_assistant.triage import RED_FLAG_INTENTS
 from staff.conversations import Turn

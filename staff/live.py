@@ -114,11 +114,11 @@ def forget_everywhere(settings: Settings, engine: Any, ids: list[str], actor: st
       in progress, and the conversations are deleted here. Anything else (a time-out,
       a server elsewhere) is reported and nothing is deleted here.
     """
-    from clinic_assistant.forget import delete_conversations, forget_under_locks
+    from clinic_assistant.clinic.forget import delete_conversations, forget_under_locks
 
     url = settings.lock_store_url
     if url.startswith(("redis://", "rediss://")):
-        from clinic_assistant.lock_store import UrlLockStore
+        from clinic_assistant.rasa.lock_store import UrlLockStore
 
         try:
             return _done(asyncio.run(forget_under_locks(UrlLockStore(url=url), engine, ids, actor)))

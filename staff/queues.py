@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import sqlalchemy as sa
 
-from clinic_assistant.db import (
+from clinic_assistant.clinic.db import (
     BOOKING_STATUSES,
     HANDOFF_STATUSES,
     OPEN_STATUSES,

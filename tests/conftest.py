@@ -13,7 +13,7 @@ TESTS = Path(__file__).resolve().parent
 PROJECT = TESTS.parent
 FIXTURES = TESTS / "fixtures"
 
-# Conversation ids are keyed with this secret (clinic_assistant/identity.py); `make`
+# Conversation ids are keyed with this secret (clinic_assistant/clinic/identity.py); `make`
 # exports this machine's, a bare `pytest` run gets one for the run (servers the
 # tests start inherit it).
 os.environ.setdefault("CONVERSATION_ID_SECRET", secrets.token_urlsafe(48))
@@ -84,7 +84,7 @@ def expected_text() -> Callable[[str], str]:
     """A response's text as a patient sees it: from the domain, with the clinic's facts."""
     from rasa.shared.core.domain import Domain
 
-    from clinic_assistant.profile import ClinicProfile
+    from clinic_assistant.clinic.profile import ClinicProfile
 
     domain = Domain.load(str(PROJECT / "domain"))
     slots = ClinicProfile.load(PROJECT / "clinic" / "profile.yml").as_slots()

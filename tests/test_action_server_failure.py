@@ -14,8 +14,8 @@ from tests.harness.servers import (
     start_rasa_server,
     texts,
 )
-from clinic_assistant.profile import ClinicProfile
-from clinic_assistant.session import action_failed_text
+from clinic_assistant.clinic.profile import ClinicProfile
+from clinic_assistant.clinic.session import action_failed_text
 from clinic_assistant.settings import PROJECT_ROOT
 
 PROFILE = ClinicProfile.load(PROJECT_ROOT / "clinic" / "profile.yml")

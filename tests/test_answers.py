@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from clinic_assistant.answers import (
+from clinic_assistant.clinic.answers import (
     CONDITION_RESPONSES,
     UNLISTED,
     answer_key,

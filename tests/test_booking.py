@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 import pytest
 
-from clinic_assistant.booking import (
+from clinic_assistant.clinic.booking import (
     field_to_change,
     read_name,
     read_patient_type,
@@ -13,7 +13,7 @@ from clinic_assistant.booking import (
     staff_email,
     summary_lines,
 )
-from clinic_assistant.notify import SmtpSettings
+from clinic_assistant.clinic.notify import SmtpSettings
 
 TUESDAY_MORNING = datetime(2026, 11, 24, 10, 0)
 

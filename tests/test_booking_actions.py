@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import actions.booking as booking
 from actions.booking import ActionAskBookingReason, ActionSubmitBooking, ValidateBookingForm
-from clinic_assistant.db import booking_requests
+from clinic_assistant.clinic.db import booking_requests
 
 
 def tracker(text: str = "", intent: str = "nlu_fallback", slots: dict[str, Any] | None = None,

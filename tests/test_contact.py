@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from clinic_assistant.contact import format_phone, is_skip, parse_contact
+from clinic_assistant.clinic.contact import format_phone, is_skip, parse_contact
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,7 @@ def test_compose_runs_the_replicas_as_the_tests_do() -> None:
     cmd = re.search(r'^CMD (\[.*?\])$', (DEPLOY / "Dockerfile").read_text().replace("\\\n", ""), re.M | re.S)
     assert cmd is not None
     command = yaml.safe_load(cmd.group(1))
-    assert command[:3] == ["python", "-m", "clinic_assistant.server"]
+    assert command[:3] == ["python", "-m", "clinic_assistant.rasa.server"]
     for flag, value in (("--credentials", "credentials.yml"), ("--endpoints", "endpoints.yml")):
         assert command[command.index(flag) + 1] == value
     assert "--enable-api" not in command  # only with RASA_API_TOKEN
@@ -70,7 +70,7 @@ def test_the_helm_values_configure_what_the_repository_configures() -> None:
     assert settings["endpoints"]["additionalEndpoints"] == endpoints
     assert settings["credentials"]["additionalChannelCredentials"] == load(PROJECT / "credentials.yml")
     assert values["replicaCount"] >= 2
-    assert values["command"] == ["python", "-m", "clinic_assistant.server"]
+    assert values["command"] == ["python", "-m", "clinic_assistant.rasa.server"]
     assert settings["enableAPI"] is False and settings["cors"] != "*"
 
 
@@ -180,7 +180,7 @@ def test_the_init_script_gives_the_app_role_what_the_app_needs_and_no_more(postg
 
     import sqlalchemy as sa
 
-    from clinic_assistant.db import metadata
+    from clinic_assistant.clinic.db import metadata
     from tests.harness.postgres import server_binaries
 
     admin = sa.engine.make_url(postgres_server)
@@ -298,7 +298,7 @@ def test_a_short_or_placeholder_staff_api_token_stops_the_server_a_random_one_do
     import secrets
     import string
 
-    from clinic_assistant.server import UnsafeSettings, security_arguments
+    from clinic_assistant.rasa.server import UnsafeSettings, security_arguments
 
     for token, says in STAFF_TOKEN_CASES:
         with pytest.raises(UnsafeSettings, match=f"STAFF_API_TOKEN.*{says}"):

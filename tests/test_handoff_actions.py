@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 import actions.handoff as handoff
 from actions.clarify import ActionClarify
 from actions.handoff import ActionHandoff, ValidateHandoffForm
-from clinic_assistant.db import handoff_tickets
+from clinic_assistant.clinic.db import handoff_tickets
 
 MONDAY_10AM_EDMONTON = datetime(2026, 11, 23, 17, 0, tzinfo=timezone.utc)
 SUNDAY_NOON_EDMONTON = datetime(2026, 11, 22, 19, 0, tzinfo=timezone.utc)
@@ -168,7 +168,7 @@ async def test_second_miss_in_a_row_hands_off(profile_file: Path) -> None:
 def test_every_offered_topic_has_an_intent_and_a_title() -> None:
     from rasa.shared.core.domain import Domain
 
-    from clinic_assistant.topics import TOPIC_TITLES
+    from clinic_assistant.clinic.topics import TOPIC_TITLES
 
     domain = Domain.load("domain")
     faq_intents = {i for i in domain.intents if i.startswith("faq_")}

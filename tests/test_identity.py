@@ -1,11 +1,11 @@
-"""Conversation ids (clinic_assistant/identity.py), the parts on their own; the
+"""Conversation ids (clinic_assistant/clinic/identity.py), the parts on their own; the
 channels' behaviour is tested end to end in test_socketio_channel.py,
 test_messaging.py and test_rest_channel.py."""
 from __future__ import annotations
 
 import pytest
 
-from clinic_assistant import identity
+from clinic_assistant.clinic import identity
 
 
 @pytest.mark.parametrize("sender", ["abc\n", "abc ", "sms:" + "a" * 32, "web:" + "0" * 32, "+17805550123",

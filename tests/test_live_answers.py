@@ -1,5 +1,5 @@
 """An edited answer text is used by the running bot without retraining or restarting
-(clinic_assistant/nlg.py)."""
+(clinic_assistant/rasa/nlg.py)."""
 from __future__ import annotations
 
 import re

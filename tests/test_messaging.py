@@ -16,7 +16,7 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
-from clinic_assistant import identity
+from clinic_assistant.clinic import identity
 from clinic_assistant.channels.common import urgent_first
 from clinic_assistant.channels.plain_text import chosen_payload, reply_text, split_text
 from tests.harness.servers import Bot, free_port, running_bot, start_rasa_server

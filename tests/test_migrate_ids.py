@@ -1,5 +1,5 @@
 """The one-off move of conversations stored under old ids (a phone number, a
-widget's own id, a REST sender) to channel-named ids (clinic_assistant/migrate_ids.py)."""
+widget's own id, a REST sender) to channel-named ids (clinic_assistant/clinic/migrate_ids.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from clinic_assistant import identity, migrate_ids
-from clinic_assistant.db import audit_log, create_handoff_ticket, engine_for
-from clinic_assistant.tracker_store import UrlSQLTrackerStore
+from clinic_assistant.clinic import identity, migrate_ids
+from clinic_assistant.clinic.db import audit_log, create_handoff_ticket, engine_for
+from clinic_assistant.rasa.tracker_store import UrlSQLTrackerStore
 
 PHONE = "+17805550199"
 

@@ -1,5 +1,5 @@
 """Schema migrations (issue #17): every process brings the project's tables to the
-newest revision, the migrations build exactly what clinic_assistant/db.py describes,
+newest revision, the migrations build exactly what clinic_assistant/clinic/db.py describes,
 and a database made by the release before migrations is upgraded with its data kept;
 each on SQLite and PostgreSQL."""
 from __future__ import annotations
@@ -11,7 +11,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from clinic_assistant import db, migrations
+from clinic_assistant.clinic import db
+
+from clinic_assistant import migrations
 
 PROJECT = Path(__file__).resolve().parent.parent
 ADDED_SINCE_THE_BASELINE = {"email_outbox"}  # 0002

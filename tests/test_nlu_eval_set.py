@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from clinic_assistant.evaluation import load_set, near_copies, training_texts, word_distance, words_of
+from clinic_assistant.rasa.evaluation import load_set, near_copies, training_texts, word_distance, words_of
 
 EVAL = Path(__file__).resolve().parent / "nlu_eval"
 PROJECT = EVAL.parent.parent

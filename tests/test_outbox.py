@@ -1,4 +1,4 @@
-"""The staff email outbox (clinic_assistant/outbox.py, issue #17): an email waits in the
+"""The staff email outbox (clinic_assistant/clinic/outbox.py, issue #17): an email waits in the
 database, survives the worker being killed between attempts, and arrives once, also
 with two workers at the same time. Real processes, a real SMTP server (aiosmtpd)."""
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from clinic_assistant import db
+from clinic_assistant.clinic import db
 from tests.harness.servers import free_port
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -30,7 +30,7 @@ def worker(url: str, smtp_port: int, retry: str = "1,1,1") -> subprocess.Popen[b
     env = {**os.environ, "PYTHONPATH": str(PROJECT), "DATABASE_URL": url, "SMTP_HOST": "127.0.0.1",
            "SMTP_PORT": str(smtp_port), "SMTP_TLS": "none", "CLINIC_NOTIFY_EMAIL": "desk@clinic.test",
            "NOTIFY_RETRY_SECONDS": retry}
-    return subprocess.Popen([sys.executable, "-m", "clinic_assistant.outbox"], cwd=PROJECT, env=env,
+    return subprocess.Popen([sys.executable, "-m", "clinic_assistant.clinic.outbox"], cwd=PROJECT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from clinic_assistant.profile import ClinicProfile, ProfileError, current_profile
+from clinic_assistant.clinic.profile import ClinicProfile, ProfileError, current_profile
 from clinic_assistant.settings import PROJECT_ROOT
 
 EDMONTON = ZoneInfo("America/Edmonton")

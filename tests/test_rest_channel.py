@@ -12,7 +12,7 @@ from typing import Callable
 import pytest
 import requests
 
-from clinic_assistant.profile import ClinicProfile
+from clinic_assistant.clinic.profile import ClinicProfile
 from clinic_assistant.settings import PROJECT_ROOT
 from tests.harness.servers import Bot, running_bot, texts
 

@@ -9,7 +9,7 @@ from typing import Callable
 import pytest
 
 from tests.harness.servers import Bot, texts
-from clinic_assistant.profile import ClinicProfile
+from clinic_assistant.clinic.profile import ClinicProfile
 from clinic_assistant.settings import PROJECT_ROOT
 
 PROFILE = ClinicProfile.load(PROJECT_ROOT / "clinic" / "profile.yml")

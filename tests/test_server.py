@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from jsonschema import ValidationError
 
-from clinic_assistant import rasa_patches
-from clinic_assistant.rasa_patches import cached_event_classes, compiled_action_response_check
+from clinic_assistant.rasa import patches as rasa_patches
+from clinic_assistant.rasa.patches import cached_event_classes, compiled_action_response_check
 
 
 def test_event_class_table_gives_rasas_answers(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,7 +65,7 @@ TOKEN = "t" * 32
 
 
 def test_the_http_api_is_off_unless_a_token_is_set() -> None:
-    from clinic_assistant.server import security_arguments
+    from clinic_assistant.rasa.server import security_arguments
 
     assert security_arguments(["--port", "5005"], {}) == ["--port", "5005"]
     assert security_arguments([], {"RASA_API_TOKEN": TOKEN}) == ["--enable-api", "--auth-token", TOKEN]
@@ -79,14 +79,14 @@ def test_the_http_api_is_off_unless_a_token_is_set() -> None:
     ([], {"RASA_CORS_ORIGINS": "*"}, "must list the origins"),
 ])
 def test_unsafe_settings_are_refused_with_the_reason(argv: list[str], env: dict[str, str], says: str) -> None:
-    from clinic_assistant.server import UnsafeSettings, security_arguments
+    from clinic_assistant.rasa.server import UnsafeSettings, security_arguments
 
     with pytest.raises(UnsafeSettings, match=says):
         security_arguments(argv, env)
 
 
 def test_cors_origins_come_from_the_environment() -> None:
-    from clinic_assistant.server import security_arguments
+    from clinic_assistant.rasa.server import security_arguments
 
     env = {"RASA_CORS_ORIGINS": "https://www.gppainphysio.ca, https://gppainphysio.ca"}
     assert security_arguments([], env) == ["--cors", "https://www.gppainphysio.ca", "https://gppainphysio.ca"]
@@ -96,7 +96,7 @@ def test_the_rasa_command_of_make_run_prints_no_third_party_deprecations() -> No
     import subprocess
     import sys
 
-    code = ("from clinic_assistant.rasa_cli import quiet_third_party_warnings; quiet_third_party_warnings(); "
+    code = ("from clinic_assistant.rasa.cli import quiet_third_party_warnings; quiet_third_party_warnings(); "
             "import rasa.utils.common as c; c.configure_logging_and_warnings(); "
             "import rasa.utils.plotting, packaging.requirements, sanic_cors, typer")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -11,7 +11,7 @@ import pytest
 import requests
 import socketio
 
-from clinic_assistant import identity
+from clinic_assistant.clinic import identity
 from clinic_assistant.channels.common import MessageIds
 from clinic_assistant.channels.socketio import history_messages, message_problem
 from rasa.shared.core.events import BotUttered, UserUttered

@@ -6,8 +6,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from clinic_assistant.db import create_handoff_ticket, engine_for
-from clinic_assistant.tracker_store import UrlSQLTrackerStore
+from clinic_assistant.clinic.db import create_handoff_ticket, engine_for
+from clinic_assistant.rasa.tracker_store import UrlSQLTrackerStore
 
 
 async def test_one_url_for_conversations_and_project_tables(database_url: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import pytest
 
-from clinic_assistant.answers import answer_key
+from clinic_assistant.clinic.answers import answer_key
 from tests.harness.servers import Bot, texts
 from clinic_assistant.triage.french import french_findings
 
@@ -82,7 +82,7 @@ def _reread(result: dict[str, Any]) -> Callable[[str], Any]:
 def test_a_follow_up_the_classifier_answers_keeps_its_own_answer() -> None:
     import asyncio
 
-    from clinic_assistant.context import with_context
+    from clinic_assistant.clinic.context import with_context
 
     knee = {"entity": "condition", "value": "sports injury"}
     # read together, the previous message (a knee sprain) dominates: not taken
@@ -100,7 +100,7 @@ def test_a_follow_up_the_classifier_answers_keeps_its_own_answer() -> None:
 
 
 def test_a_jaw_complaint_gets_the_tmj_answer() -> None:
-    from clinic_assistant.answers import condition_from_entities
+    from clinic_assistant.clinic.answers import condition_from_entities
 
     assert condition_from_entities([{"entity": "body_part", "value": "jaw"}]) == "TMJ dysfunction"
     assert condition_from_entities([{"entity": "body_part", "value": "jaw"},
@@ -109,7 +109,7 @@ def test_a_jaw_complaint_gets_the_tmj_answer() -> None:
 
 
 def test_a_contact_field_answer_that_reads_like_call_me_stays_the_answer() -> None:
-    from clinic_assistant.context import as_form_answer
+    from clinic_assistant.clinic.context import as_form_answer
 
     parse = _parsed("call me on 555", "request_human", 0.35)
     parse["intent_ranking"] += [{"name": "unclear", "confidence": 0.23}]

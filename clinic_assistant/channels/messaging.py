@@ -25,7 +25,7 @@ Rasa's own connectors, extended where the clinic needs more than they do:
   (``WEBHOOK_IDS_KEPT_DAYS``, 90 by default).
 - **The phone number is not the conversation id.** The conversation id is a keyed
   hash of the number or Messenger id (``sms:…``, ``whatsapp:…``, ``messenger:…``;
-  clinic_assistant/identity.py); the number is kept as the conversation's contact.
+  clinic_assistant/clinic/identity.py); the number is kept as the conversation's contact.
 - **Settings from the environment only** (no secret in credentials.yml); a channel
   whose settings are missing answers 503 and says which.
 
@@ -50,10 +50,10 @@ from sanic.exceptions import ServiceUnavailable
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from clinic_assistant import identity
+from clinic_assistant.clinic import identity
 from clinic_assistant.channels.common import MessageIds, buttons_of, json_body, urgent_first
 from clinic_assistant.channels.plain_text import NUMBER_REPLY, chosen_payload, reply_text, split_text
-from clinic_assistant.db import engine_for, remember_contact, seen_webhooks
+from clinic_assistant.clinic.db import engine_for, remember_contact, seen_webhooks
 from clinic_assistant.settings import Settings, setting
 
 logger = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ class SeenWebhooks:
 
 class ContactKeeper(OutputChannel):
     """Collects a turn's replies and, under the conversation's lock just before the
-    turn is saved (clinic_assistant/rasa_patches.py calls ``under_lock``), keeps the address
+    turn is saved (clinic_assistant/rasa/patches.py calls ``under_lock``), keeps the address
     replies go to. Under the lock, a forget cannot slip in between: the contact is
     written only with a stored turn, and never after the conversation was deleted."""
 

@@ -5,7 +5,7 @@ conversation called "default" (so two patients would share a conversation), and
 answers a non-text message with silence. This channel answers such requests with a
 400 and the reason instead. URL and replies are Rasa's: POST /webhooks/rest/webhook.
 
-Its conversations are ``rest:<sender>`` (clinic_assistant/identity.py): a ``sender``
+Its conversations are ``rest:<sender>`` (clinic_assistant/clinic/identity.py): a ``sender``
 naming another channel's conversation (``sms:…``, ``web:…``) gets a 400, so this
 channel can neither read nor write a patient's SMS or widget conversation.
 
@@ -31,7 +31,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from clinic_assistant import limits
-from clinic_assistant import identity
+from clinic_assistant.clinic import identity
 from clinic_assistant.channels.common import json_body, urgent_first
 
 MAX_SENDER_LENGTH = limits.MAX_SENDER
@@ -113,7 +113,7 @@ class ClinicRestInput(RestInput):
                     status=503, headers={"Retry-After": "2"},
                 )
             # a message_id already in the conversation was answered from the record
-            # (ClinicMessageProcessor in clinic_assistant/rasa_patches.py)
+            # (ClinicMessageProcessor in clinic_assistant/rasa/patches.py)
             replayed = {"X-Clinic-Replayed": "true"} if getattr(collector, "replayed", False) else None
             return response.json(urgent_first(collector.messages), headers=replayed)
 

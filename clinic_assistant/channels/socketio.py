@@ -11,7 +11,7 @@ Same URL and events as Rasa's ``socketio`` channel (``/socket.io``, ``session_re
 - **Server-issued conversations.** ``session_request`` carries the token the widget
   was given (``session_id``); the server answers ``session_confirm`` with that token
   if it signed it, else with a new one for a new conversation
-  (clinic_assistant/identity.py: ids ``web:<128 random bits>``, tokens signed with
+  (clinic_assistant/clinic/identity.py: ids ``web:<128 random bits>``, tokens signed with
   ``CONVERSATION_ID_SECRET``). A conversation's history goes only to a valid token's
   holder, and ``user_uttered`` with a token the server did not issue is refused
   (``code: "session_invalid"``; the widget then asks for a new conversation).
@@ -47,7 +47,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint
 
 from clinic_assistant import limits
-from clinic_assistant import identity
+from clinic_assistant.clinic import identity
 from clinic_assistant.channels.common import MessageIds, buttons_of
 from clinic_assistant.settings import setting
 

@@ -11,12 +11,12 @@ channel does the two things staff need, under the conversation's lock:
 - **reply**: the staff member's message is added to the conversation (a bot message
   marked ``from_staff``) and sent through the channel the conversation's id names
   (``web:`` → the widget, ``sms:`` → Twilio SMS to the conversation's kept number, …;
-  clinic_assistant/identity.py), if that channel can send later (a REST client
+  clinic_assistant/clinic/identity.py), if that channel can send later (a REST client
   cannot, and the answer says so). From then on the bot stays silent while staff have the
   conversation (slot ``handoff_with_staff``, see HandoffPolicy), except for red flags.
 - **hand_back**: ends the handoff; the patient is told (``utter_handoff_returned``)
   and the bot answers again.
-- **forget**: deletes conversations everywhere (clinic_assistant/forget.py), each
+- **forget**: deletes conversations everywhere (clinic_assistant/clinic/forget.py), each
   under its lock, so a turn in progress cannot write a forgotten conversation back.
   The lock store of one Rasa process is in its memory, which is why the staff
   console and ``python -m staff forget`` ask this server to do it.
@@ -34,9 +34,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from clinic_assistant import limits
-from clinic_assistant import identity
+from clinic_assistant.clinic import identity
 from clinic_assistant.channels.common import json_body
-from clinic_assistant.db import contact_of, engine_for
+from clinic_assistant.clinic.db import contact_of, engine_for
 from clinic_assistant.settings import Settings, setting
 
 logger = logging.getLogger(__name__)
@@ -202,7 +202,7 @@ class StaffInput(InputChannel):
 
         @blueprint.route("/forget", methods=["POST"])
         async def forget(request: Request) -> HTTPResponse:
-            from clinic_assistant.forget import forget_under_locks
+            from clinic_assistant.clinic.forget import forget_under_locks
 
             problem = refused(request)
             if problem is not None:

@@ -10,7 +10,7 @@ advisory lock makes replicas starting together take turns. A database made befor
 migrations existed (tables, no ``alembic_version``) is stamped at the baseline (0001)
 and upgraded from there. Rasa's own tables (events) are Rasa's and are left alone.
 
-To change a table: edit ``clinic_assistant/db.py``, run ``--new "what changed"``, read
+To change a table: edit ``clinic_assistant/clinic/db.py``, run ``--new "what changed"``, read
 the generated file in ``versions/``, and run ``make test`` (tests/test_migrations.py
 checks that the migrations build exactly what db.py describes, on both databases, and
 upgrade a database of the previous release with data in it).

@@ -1,7 +1,7 @@
 """Alembic's environment: runs on the connection clinic_assistant.migrations passes in."""
 from alembic import context
 
-from clinic_assistant.db import metadata
+from clinic_assistant.clinic.db import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=metadata,

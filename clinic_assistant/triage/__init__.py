@@ -8,7 +8,7 @@ same-day care, or to crisis support, before anything else the bot does.
 Two layers, either of which can raise the flag (README.md in this folder):
 - rules (rules.py): lay-word concepts, their ConText, combined per category;
 - a classifier (classifier.py) trained on the triage corpus, threshold chosen on dev.
-The Rasa NLU component (clinic_assistant/rasa_components.py) only calls this.
+The Rasa NLU component (clinic_assistant/rasa/components.py) only calls this.
 """
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ from typing import Any, Optional
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from clinic_assistant import identity
-from clinic_assistant.db import BOOKING_STATUSES, HANDOFF_STATUSES, contact_of
+from clinic_assistant.clinic import identity
+from clinic_assistant.clinic.db import BOOKING_STATUSES, HANDOFF_STATUSES, contact_of
 from staff import audit, conversations, live, queues
 from staff.console import console
 from staff.improve import answer_intents
@@ -153,7 +153,7 @@ def forget(conversation_id: str) -> Any:
     if request.form.get("confirm") != conversation_id:
         flash("To forget a conversation, type its id in the box to confirm.", "error")
         return back_to(conversation_id)
-    # deleted under the conversation's lock (staff/live.py, clinic_assistant/forget.py)
+    # deleted under the conversation's lock (staff/live.py, clinic_assistant/clinic/forget.py)
     # and recorded in the audit log under a random id (the conversation's own id is
     # a keyed hash of a phone number for SMS)
     clinic = console()

@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from clinic_assistant.db import BOOKING_STATUSES, HANDOFF_STATUSES
+from clinic_assistant.clinic.db import BOOKING_STATUSES, HANDOFF_STATUSES
 from staff import audit, queues
 from staff.console import console, local_path
 from staff.privacy import hide_contacts

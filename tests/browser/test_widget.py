@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from playwright.sync_api import expect
 
-from clinic_assistant import identity
+from clinic_assistant.clinic import identity
 from tests.browser.conftest import ARTIFACTS, WidgetSite, run_axe
 
 LAUNCHER = "Chat with us: GP Pain & Physiotherapy"

@@ -154,7 +154,7 @@ def start_action_server(port: int, **env: str) -> Any:
 
 def rasa_server_command(port: int, model: Path | None = None) -> list[str]:
     """The Rasa server as `make run` starts it, on 127.0.0.1:port."""
-    return [sys.executable, "-m", "clinic_assistant.server", "--model", str(model or MODEL),
+    return [sys.executable, "-m", "clinic_assistant.rasa.server", "--model", str(model or MODEL),
             "--interface", "127.0.0.1", "--port", str(port),
             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"]
 

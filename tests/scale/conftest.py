@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from clinic_assistant.evaluation import load_examples
+from clinic_assistant.rasa.evaluation import load_examples
 from tests.harness.cluster import Cluster, missing_servers, running_cluster
 from tests.harness.servers import PROJECT
 

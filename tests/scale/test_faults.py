@@ -14,7 +14,7 @@ import requests
 import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
-from clinic_assistant import identity
+from clinic_assistant.clinic import identity
 from tests.harness.cluster import Cluster
 from tests.scale.conftest import (
     SMS_NUMBER,

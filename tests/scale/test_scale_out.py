@@ -9,7 +9,7 @@ from collections import defaultdict
 import pytest
 import requests
 
-from clinic_assistant import identity
+from clinic_assistant.clinic import identity
 from tests.harness.cluster import Cluster
 from tests.scale.conftest import (
     API_TOKEN,

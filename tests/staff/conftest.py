@@ -12,10 +12,10 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from clinic_assistant.db import create_booking_request, create_handoff_ticket, engine_for
+from clinic_assistant.clinic.db import create_booking_request, create_handoff_ticket, engine_for
 from tests.harness.servers import free_port
 from clinic_assistant.settings import PROJECT_ROOT, Settings
-from clinic_assistant.tracker_store import UrlSQLTrackerStore
+from clinic_assistant.rasa.tracker_store import UrlSQLTrackerStore
 from staff import accounts
 
 PASSWORD = "correct horse battery"

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from clinic_assistant.db import engine_for, staff_users
+from clinic_assistant.clinic.db import engine_for, staff_users
 from staff import accounts
 from tests.staff.conftest import PASSWORD, login
 from tests.staff.test_console import audit, run_command

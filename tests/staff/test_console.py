@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from clinic_assistant.db import audit_log, booking_requests, engine_for, handoff_tickets, queue_updates
+from clinic_assistant.clinic.db import audit_log, booking_requests, engine_for, handoff_tickets, queue_updates
 from tests.harness.servers import base_env, free_port
 from clinic_assistant.settings import PROJECT_ROOT
 from staff import accounts

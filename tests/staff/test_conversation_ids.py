@@ -12,7 +12,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from clinic_assistant.settings import PROJECT_ROOT
-from clinic_assistant.tracker_store import UrlSQLTrackerStore
+from clinic_assistant.rasa.tracker_store import UrlSQLTrackerStore
 from tests.staff.conftest import NOW, bot, post_form, said
 
 ODD_IDS = [

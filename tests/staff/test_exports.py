@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from clinic_assistant.db import message_marks, engine_for
+from clinic_assistant.clinic.db import message_marks, engine_for
 from staff import exports
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from clinic_assistant.db import booking_requests, engine_for, handoff_tickets
+from clinic_assistant.clinic.db import booking_requests, engine_for, handoff_tickets
 from tests.staff.conftest import post_form
 from tests.staff.test_console import audit
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from clinic_assistant.db import booking_requests, engine_for
+from clinic_assistant.clinic.db import booking_requests, engine_for
 from tests.staff.conftest import PASSWORD, csrf_token, post_form
 
 OFF_SITE = [

@@ -1,4 +1,4 @@
-"""The staff email outbox (clinic_assistant/outbox.py): emails waiting to be sent.
+"""The staff email outbox (clinic_assistant/clinic/outbox.py): emails waiting to be sent.
 
 Revision ID: 0002
 Revises: 0001

@@ -6,7 +6,7 @@ from typing import Any
 
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 
-from clinic_assistant.profile import ClinicProfile
+from clinic_assistant.clinic.profile import ClinicProfile
 
 DISCLAIMER_RESPONSE = "utter_disclaimer"
 
@@ -32,10 +32,10 @@ def action_failed_text(profile: ClinicProfile) -> str:
     ``utter_action_failed`` response of domain/ as it is on disk, with the phone."""
     from rasa.shared.core.domain import Domain
 
-    from clinic_assistant.nlg import responses_dir
+    from clinic_assistant.rasa.nlg import responses_dir
 
     text = _LAST_RESORT
-    try:  # the same reading of domain/ as the live answer texts (clinic_assistant/nlg.py)
+    try:  # the same reading of domain/ as the live answer texts (clinic_assistant/rasa/nlg.py)
         text = Domain.load(str(responses_dir())).responses[ACTION_FAILED_RESPONSE][0]["text"]
     except Exception:  # noqa: BLE001 - something else is already failing; the phone still goes out
         pass

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Optional
 
-from clinic_assistant.contact import format_phone
+from clinic_assistant.clinic.contact import format_phone
 
 MAX_NAME_LENGTH = 60
 

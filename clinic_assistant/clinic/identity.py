@@ -145,7 +145,7 @@ def address_conversation(kind: str, address: str) -> str:
 
 def is_current(conversation_id: str) -> bool:
     """Whether an id has this module's form (ids from before it are moved by
-    ``python -m clinic_assistant.migrate_ids``)."""
+    ``python -m clinic_assistant.clinic.migrate_ids``)."""
     kind, _, key = conversation_id.partition(":")
     if kind == "rest":
         return bool(REST_NAME.fullmatch(key))

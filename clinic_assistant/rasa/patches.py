@@ -6,7 +6,7 @@ body, private names or call order were read in that version, and a silent mismat
 would switch a safety net off without a word. After an upgrade, re-read each patched
 method in the new version, adjust, and change ``RASA_VERSION``.
 
-``python -m clinic_assistant.server`` (what ``make run``, the tests and the
+``python -m clinic_assistant.rasa.server`` (what ``make run``, the tests and the
 containers start) calls ``apply()`` before Rasa starts. A bot started any other way
 (``rasa run``, ``rasa shell``) runs without them, and the tracker store of
 ``endpoints.yml`` logs a warning saying so (``warn_if_not_applied``).
@@ -15,13 +15,13 @@ containers start) calls ``apply()`` before Rasa starts. A bot started any other 
 | --- | --- | --- | --- |
 | ``action_safety_net`` | wraps ``RemoteAction.run`` | a custom action that fails or is slower than ``ACTION_TIMEOUT_SECONDS`` gets an apology with the clinic phone, not silence (Rasa waits up to 5 minutes, then logs and sends nothing) | tests/test_action_server_failure.py |
 | ``fail_loud_tracker_store`` | replaces ``Agent._create_tracker_store`` | a database error fails the turn (REST 503, widget "send it again") instead of Rasa's ``FailSafeTrackerStore`` answering out of context from memory | tests/scale/test_faults.py, tests/test_tracker_store.py |
-| ``clinic_processor`` | ``rasa.core.agent.MessageProcessor`` = ``ClinicMessageProcessor`` (a subclass: ``handle_message`` is 3.6's body plus the two additions; ``parse_message`` wraps Rasa's) | a message whose ``message_id`` is already in the conversation is answered from the record, under the lock; a channel's ``under_lock`` hook runs before the save; a short follow-up is read with the previous message, and "call me on 555" typed into a contact field stays its answer (clinic_assistant/context.py) | tests/test_rest_channel.py, tests/test_messaging.py, tests/test_understanding.py, tests/test_booking_conversations.py |
+| ``clinic_processor`` | ``rasa.core.agent.MessageProcessor`` = ``ClinicMessageProcessor`` (a subclass: ``handle_message`` is 3.6's body plus the two additions; ``parse_message`` wraps Rasa's) | a message whose ``message_id`` is already in the conversation is answered from the record, under the lock; a channel's ``under_lock`` hook runs before the save; a short follow-up is read with the previous message, and "call me on 555" typed into a contact field stays its answer (clinic_assistant/clinic/context.py) | tests/test_rest_channel.py, tests/test_messaging.py, tests/test_understanding.py, tests/test_booking_conversations.py |
 | ``cached_event_classes`` | wraps ``Event.resolve_by_type`` with a table | Rasa walks the whole Event class tree for every stored event on every turn (a third of a turn in our profile) | tests/test_server.py |
 | ``compiled_action_response_check`` | replaces ``RemoteAction._validate_action_result`` | ``jsonschema.validate`` re-checks the schema against the metaschema for every custom action (~27 ms); the same schema is checked with a validator built once | tests/test_server.py |
-| ``sqlite_tuning`` | a SQLAlchemy ``connect`` listener on every ``Engine`` of the process (Rasa's too) | WAL journal, NORMAL sync and a busy timeout for SQLite files (clinic_assistant/db.py) | tests/test_tracker_store.py |
+| ``sqlite_tuning`` | a SQLAlchemy ``connect`` listener on every ``Engine`` of the process (Rasa's too) | WAL journal, NORMAL sync and a busy timeout for SQLite files (clinic_assistant/clinic/db.py) | tests/test_tracker_store.py |
 
 Not patches, but private parts of Rasa this project relies on (check them on upgrade):
-``clinic_assistant/tracker_store.py`` subclasses ``SQLTrackerStore`` and replaces its
+``clinic_assistant/rasa/tracker_store.py`` subclasses ``SQLTrackerStore`` and replaces its
 engine and session set-up; ``clinic_assistant/channels/socketio.py`` subclasses
 Rasa's socket.io input channel and registers its own handlers.
 """
@@ -44,7 +44,7 @@ class WrongRasaVersion(SystemExit):
 def version_problem(installed: str) -> str | None:
     if installed == RASA_VERSION:
         return None
-    return (f"error: Rasa {installed} is installed, but clinic_assistant/rasa_patches.py was "
+    return (f"error: Rasa {installed} is installed, but clinic_assistant/rasa/patches.py was "
             f"written for Rasa {RASA_VERSION}; re-read each patched method in the new version "
             "(table at the top of that file) before changing RASA_VERSION")
 
@@ -57,7 +57,7 @@ def warn_if_not_applied() -> None:
     if not _applied:
         logger.warning(
             "The bot was started without the project's entry point (python -m "
-            "clinic_assistant.server; make run): the custom-action safety net, the "
+            "clinic_assistant.rasa.server; make run): the custom-action safety net, the "
             "fail-loud conversation store and the repeated-message check are OFF.")
 
 
@@ -69,7 +69,7 @@ async def _run_with_safety_net(self: Any, output_channel: Any, nlg: Any, tracker
                                domain: Any) -> List[Any]:
     from rasa.core.actions.action import ActionExecutionRejection
 
-    from clinic_assistant.server import action_timeout, fallback_events
+    from clinic_assistant.rasa.server import action_timeout, fallback_events
 
     try:
         return await asyncio.wait_for(
@@ -134,7 +134,7 @@ def _processor_class() -> Any:
     from rasa.shared.data import TrainingType
 
     from clinic_assistant.channels.common import replies_after
-    from clinic_assistant.context import as_form_answer, previous_user_text, with_context
+    from clinic_assistant.clinic.context import as_form_answer, previous_user_text, with_context
 
     class ClinicMessageProcessor(MessageProcessor):  # type: ignore[misc]  # Rasa ships no type information
         """Rasa's processor with a repeated-message check and follow-up reading."""
@@ -252,7 +252,7 @@ def compiled_action_response_check() -> None:
 
 # --- sqlite_tuning -----------------------------------------------------------------------
 def sqlite_tuning() -> None:
-    from clinic_assistant.db import tune_sqlite_connections
+    from clinic_assistant.clinic.db import tune_sqlite_connections
 
     tune_sqlite_connections()
 

@@ -1,7 +1,7 @@
 """``rasa`` (its command line, unchanged) with third-party deprecation warnings hidden.
 
-    python -m clinic_assistant.rasa_cli train ...      (what make's training runs)
-    python -m clinic_assistant.rasa_cli run actions ...  (the action server of make run)
+    python -m clinic_assistant.rasa.cli train ...      (what make's training runs)
+    python -m clinic_assistant.rasa.cli run actions ...  (the action server of make run)
 
 pyparsing, click and distutils deprecations, raised while Rasa, spaCy and matplotlib
 import, say nothing to whoever runs the bot and buried the progress lines of a first

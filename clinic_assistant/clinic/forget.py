@@ -23,7 +23,7 @@ from typing import Any, Optional
 
 import sqlalchemy as sa
 
-from clinic_assistant.db import (
+from clinic_assistant.clinic.db import (
     message_marks,
     audit_log,
     booking_requests,

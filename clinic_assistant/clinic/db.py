@@ -75,7 +75,7 @@ booking_requests = sa.Table(
 )
 
 
-# Staff emails waiting to be sent (clinic_assistant/outbox.py): written in the same
+# Staff emails waiting to be sent (clinic_assistant/clinic/outbox.py): written in the same
 # transaction as what they are about, sent by whichever process claims them first.
 email_outbox = sa.Table(
     "email_outbox",
@@ -188,7 +188,7 @@ rasa_events = sa.table(
 
 # The address a messaging conversation is sent to: the phone number (``+1…`` or
 # ``whatsapp:+1…``) or Messenger id whose keyed hash is the conversation id
-# (clinic_assistant/identity.py). Masked in the console until revealed; forget deletes it.
+# (clinic_assistant/clinic/identity.py). Masked in the console until revealed; forget deletes it.
 conversation_contacts = sa.Table(
     "conversation_contacts",
     metadata,

@@ -1,6 +1,6 @@
 """Staff emails sent from the database, so that a restart loses none (issue #17).
 
-    python -m clinic_assistant.outbox        the worker (make run and compose start one)
+    python -m clinic_assistant.clinic.outbox        the worker (make run and compose start one)
 
 A booking request and its staff email are written in one transaction
 (``db.create_booking_request(..., staff_email=...)``): the email is a row of
@@ -27,8 +27,8 @@ from typing import Optional
 
 import sqlalchemy as sa
 
-from clinic_assistant.db import email_outbox, engine_for, record_notification
-from clinic_assistant.notify import SmtpSettings, send_email
+from clinic_assistant.clinic.db import email_outbox, engine_for, record_notification
+from clinic_assistant.clinic.notify import SmtpSettings, send_email
 from clinic_assistant.settings import Settings, setting
 
 logger = logging.getLogger(__name__)

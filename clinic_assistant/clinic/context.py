@@ -6,7 +6,7 @@ together with it ("what are your hours" + "and weekends?"); if that reading is
 confident about an answer, it is used. "Would it help that too?" names no condition:
 it takes the previous message's. The message keeps its own words and entities (a condition it
 names wins over the previous one's). Used by the Rasa server on every channel
-(clinic_assistant/rasa_patches.py) and by the evaluation (clinic_assistant/evaluation.py),
+(clinic_assistant/rasa/patches.py) and by the evaluation (clinic_assistant/rasa/evaluation.py),
 so what is measured is what patients get.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Awaitable, Callable, Iterable, Optional
 
-from clinic_assistant.answers import CONDITION_INTENT
+from clinic_assistant.clinic.answers import CONDITION_INTENT
 
 MAX_WORDS = 8  # a follow-up is short; a long message stands on its own
 UNSURE_INTENTS = frozenset({"nlu_fallback", "out_of_scope", "unclear"})

@@ -1,15 +1,15 @@
 """How well a trained model answers patients' messages it was never fitted to.
 
-    python -m clinic_assistant.evaluation --model models/clinic.tar.gz \\
+    python -m clinic_assistant.rasa.evaluation --model models/clinic.tar.gz \\
         --data tests/nlu_eval/test.yml [--min-accuracy 0.85]
 
 The sets (tests/nlu_eval/, README there) were written blind, without seeing the
 training data, and are frozen (hash-checked by tests/test_nlu_eval_set.py). Each
 single message and each turn of a follow-up conversation has the answer key it
-should get (``clinic_assistant.answers.answer_key``, the function the action server
+should get (``clinic_assistant.clinic.answers.answer_key``, the function the action server
 uses, so the figure is what patients get). A follow-up turn is read the way the Rasa
 server reads it, with the previous message of the conversation
-(clinic_assistant/context.py).
+(clinic_assistant/clinic/context.py).
 
 Answer accuracy counts, for an out-of-scope message, any way of declining it (the
 out-of-scope reply, "did you mean", "could you say it another way?") as right: the
@@ -30,8 +30,8 @@ from typing import Any, Awaitable, Callable, Iterable, Optional
 
 import yaml
 
-from clinic_assistant.answers import CONDITION_INTENT, answer_key
-from clinic_assistant.context import with_context
+from clinic_assistant.clinic.answers import CONDITION_INTENT, answer_key
+from clinic_assistant.clinic.context import with_context
 
 Parser = Callable[[str], Awaitable[dict[str, Any]]]
 DECLINES = frozenset({"out_of_scope", "nlu_fallback", "unclear"})

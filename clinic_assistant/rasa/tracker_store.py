@@ -29,9 +29,9 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         db_url: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
-        from clinic_assistant.rasa_patches import warn_if_not_applied
+        from clinic_assistant.rasa.patches import warn_if_not_applied
 
-        warn_if_not_applied()  # started with `rasa run` instead of clinic_assistant.server
+        warn_if_not_applied()  # started with `rasa run` instead of clinic_assistant.rasa.server
         self._db_url = sa.engine.make_url(db_url or Settings.from_env().database_url)
         super().__init__(
             domain=domain,

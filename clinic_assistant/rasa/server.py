@@ -1,11 +1,11 @@
 """The Rasa server's entry point: ``rasa run`` with the project's changes to Rasa.
 
-    python -m clinic_assistant.server --model models/clinic.tar.gz --port 5005 ...
+    python -m clinic_assistant.rasa.server --model models/clinic.tar.gz --port 5005 ...
 
 Takes the same arguments as ``rasa run``. Before Rasa starts it refuses unsafe
 settings (``security_arguments``, the conversation-id secret), imports skops before
 Rasa imports TensorFlow (the cold start is about 4 s shorter), and applies every
-change to Rasa's classes from ``clinic_assistant/rasa_patches.py`` (the table there
+change to Rasa's classes from ``clinic_assistant/rasa/patches.py`` (the table there
 says what each one does and why; it refuses another Rasa version than they were read
 from). What the custom-action safety net sends when an action fails or takes longer
 than ``ACTION_TIMEOUT_SECONDS`` (default 1.5) is defined here: a short apology with
@@ -19,8 +19,8 @@ import os
 import sys
 from typing import Any, List
 
-from clinic_assistant.profile import current_profile
-from clinic_assistant.session import action_failed_text, session_start_events
+from clinic_assistant.clinic.profile import current_profile
+from clinic_assistant.clinic.session import action_failed_text, session_start_events
 from clinic_assistant.settings import Settings, setting
 
 logger = logging.getLogger(__name__)
@@ -122,20 +122,20 @@ def security_arguments(argv: List[str], env: Any) -> List[str]:
 
 def main() -> None:
     args = security_arguments(sys.argv[1:], os.environ)
-    from clinic_assistant import identity
+    from clinic_assistant.clinic import identity
 
-    try:  # conversation ids are keyed with it (clinic_assistant/identity.py)
+    try:  # conversation ids are keyed with it (clinic_assistant/clinic/identity.py)
         identity.check_secret()
     except identity.MissingSecret as error:
         raise UnsafeSettings(f"error: {error}") from None
     import_skops_before_tensorflow()
-    from clinic_assistant import rasa_patches
-    from clinic_assistant.rasa_cli import quiet_third_party_warnings
+    from clinic_assistant.rasa import patches as rasa_patches
+    from clinic_assistant.rasa.cli import quiet_third_party_warnings
 
     quiet_third_party_warnings()
 
     rasa_patches.apply()  # refuses to start on another Rasa version than they were read from
-    from clinic_assistant.db import engine_for
+    from clinic_assistant.clinic.db import engine_for
 
     engine_for(Settings.from_env().database_url)  # migrates the project's tables before any turn
     from rasa.__main__ import main as rasa_main

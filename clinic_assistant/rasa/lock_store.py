@@ -7,7 +7,7 @@ one after the other (Rasa's scale-out design: stateless servers, a shared tracke
 store and a Redis lock store).
 
     lock_store:
-      type: clinic_assistant.lock_store.UrlLockStore
+      type: clinic_assistant.rasa.lock_store.UrlLockStore
       url: ${LOCK_STORE_URL}      # "" or "memory://" (default) or redis://host:6379/1
 
 Rasa's own ``RedisLockStore`` reads a lock, changes it and writes it back in three

@@ -1,10 +1,10 @@
 """Moves conversations stored before channel-named ids to their new ids (one-off).
 
-    .venv/bin/python -m clinic_assistant.migrate_ids [--dry-run]
+    .venv/bin/python -m clinic_assistant.clinic.migrate_ids [--dry-run]
 
 Before issue #15 a conversation's id was whatever the client sent (the widget's own
 id, a REST ``sender``) or the patient's phone number / Messenger id. Each old id
-becomes the id the channel would give it now (clinic_assistant/identity.py), in every
+becomes the id the channel would give it now (clinic_assistant/clinic/identity.py), in every
 table: Rasa's events, handoff tickets, booking requests, staff marks and reviews, the
 audit log. A phone number or Messenger id is kept as the conversation's contact
 (masked in the console). An old widget conversation gets ``web:`` and a keyed hash of
@@ -30,8 +30,8 @@ from typing import Any, Optional
 
 import sqlalchemy as sa
 
-from clinic_assistant import identity
-from clinic_assistant.db import (
+from clinic_assistant.clinic import identity
+from clinic_assistant.clinic.db import (
     message_marks,
     audit_log,
     booking_requests,
@@ -133,7 +133,7 @@ def migrate(engine: sa.engine.Engine, dry_run: bool = False) -> tuple[int, int, 
 
 
 def main(argv: Optional[list[str]] = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m clinic_assistant.migrate_ids",
+    parser = argparse.ArgumentParser(prog="python -m clinic_assistant.clinic.migrate_ids",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="count, change nothing")
     args = parser.parse_args(argv)
