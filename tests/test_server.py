@@ -54,7 +54,7 @@ def test_the_server_applies_every_patch_in_its_own_process() -> None:
     import subprocess
     import sys
 
-    code = ("from clinic_assistant import rasa_patches; import rasa.core.agent as a; "
+    code = ("from clinic_assistant.rasa import patches as rasa_patches; import rasa.core.agent as a; "
             "print(rasa_patches.apply()); print(a.MessageProcessor.__name__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[-2] == str(list(rasa_patches.PATCHES))
