@@ -241,7 +241,7 @@ class ActionSubmitBooking(Action):
         try:
             request_id = await asyncio.to_thread(
                 create_booking_request,
-                engine_for(Settings.from_env().database_url),
+                engine_for(Settings.from_env().database.url),
                 conversation_id=tracker.sender_id,
                 channel=channel,
                 name=slots["booking_name"],

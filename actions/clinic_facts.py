@@ -7,7 +7,7 @@ from clinic_assistant.settings import Settings
 
 def clinic_profile() -> ClinicProfile:
     """The clinic profile named by the settings (re-read when the file changes)."""
-    return current_profile(Settings.from_env().clinic_profile_path)
+    return current_profile(Settings.from_env().clinic.profile)
 
 
 def clinic_slots() -> dict[str, str]:

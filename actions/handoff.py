@@ -96,7 +96,7 @@ class ActionHandoff(Action):
         try:
             ticket_id = await asyncio.to_thread(
                 create_handoff_ticket,
-                engine_for(Settings.from_env().database_url),
+                engine_for(Settings.from_env().database.url),
                 conversation_id=tracker.sender_id,
                 channel=tracker.get_latest_input_channel() or "unknown",
                 reason=tracker.get_slot("handoff_reason") or "patient_asked",

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
-    engine = engine_for(settings.database_url)
+    engine = engine_for(settings.database.url)
     if args.command in ("create-user", "set-password", "deactivate-user"):
         try:
             if args.command == "create-user":

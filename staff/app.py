@@ -28,12 +28,12 @@ def weak_secret(value: str) -> bool:
 
 
 def _check_secrets(settings: Settings) -> None:
-    if weak_secret(settings.staff_secret_key):
+    if weak_secret(settings.staff.secret_key):
         raise RuntimeError(
             f"STAFF_SECRET_KEY must be a random string of at least {MIN_SECRET_LENGTH} characters "
             "(`make run` makes one in var/; in production set it in the environment)."
         )
-    if settings.staff_api_token and weak_secret(settings.staff_api_token):
+    if settings.staff.api_token and weak_secret(settings.staff.api_token):
         raise RuntimeError(
             f"STAFF_API_TOKEN must be a random string of at least {MIN_SECRET_LENGTH} characters, "
             "not a placeholder (`make run` makes one in var/; in production set the same value "
@@ -87,16 +87,16 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
     app = Flask(__name__)
     app.url_map.converters["conversation"] = ConversationIdConverter
     app.config.update(
-        SECRET_KEY=settings.staff_secret_key,
+        SECRET_KEY=settings.staff.secret_key,
         SESSION_COOKIE_NAME="clinic_staff",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.staff_cookie_secure,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.staff_session_hours),
+        SESSION_COOKIE_SECURE=settings.staff.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.staff.session_hours),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         MAX_CONTENT_LENGTH=64 * 1024,
     )
-    app.extensions[EXTENSION] = Console(settings, engine_for(settings.database_url))
+    app.extensions[EXTENSION] = Console(settings, engine_for(settings.database.url))
     app.before_request(require_staff)
     # after require_staff, so that a request without a session gets 401 before any
     # CSRF check

@@ -27,7 +27,7 @@ class Console:
     engine: sa.engine.Engine
 
     def profile(self) -> ClinicProfile:
-        return current_profile(self.settings.clinic_profile_path)
+        return current_profile(self.settings.clinic.profile)
 
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.profile().timezone)

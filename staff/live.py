@@ -24,8 +24,8 @@ class Outcome:
 def _call(settings: Settings, path: str, body: dict[str, Any], timeout: float) -> tuple[int, dict[str, Any]]:
     """POSTs to the staff channel; (HTTP status, JSON answer or {}). Raises requests' errors."""
     answer = requests.post(
-        f"{settings.rasa_url}/webhooks/staff/{path}", json=body, timeout=timeout,
-        headers={"Authorization": f"Bearer {settings.staff_api_token}"},
+        f"{settings.staff.rasa_url}/webhooks/staff/{path}", json=body, timeout=timeout,
+        headers={"Authorization": f"Bearer {settings.staff.api_token}"},
     )
     try:
         data = answer.json()
@@ -39,7 +39,7 @@ def _reason(status: int, data: dict[str, Any]) -> str:
 
 
 def _post(settings: Settings, path: str, body: dict[str, Any]) -> Outcome:
-    if not settings.staff_api_token:
+    if not settings.staff.api_token:
         return Outcome(False, "Live replies are not set up: STAFF_API_TOKEN is empty.")
     try:
         status, data = _call(settings, path, body, TIMEOUT_SECONDS)
@@ -86,7 +86,7 @@ def forget(settings: Settings, conversation_ids: list[str], actor: str) -> Forgo
     """Asks the Rasa server to delete conversations, each under its lock, so that a
     turn in progress cannot write one back after it was deleted. Each deletion is
     recorded in the audit log by the server, under ``actor``."""
-    if not settings.staff_api_token:
+    if not settings.staff.api_token:
         return Forgotten(False, 0, "Forgetting needs the bot server's staff channel: "
                                    "STAFF_API_TOKEN is empty. Nothing was deleted.")
     try:
@@ -116,7 +116,7 @@ def forget_everywhere(settings: Settings, engine: Any, ids: list[str], actor: st
     """
     from clinic_assistant.clinic.forget import delete_conversations, forget_under_locks
 
-    url = settings.lock_store_url
+    url = settings.redis.lock_store_url
     if url.startswith(("redis://", "rediss://")):
         from clinic_assistant.rasa.lock_store import UrlLockStore
 
@@ -139,11 +139,11 @@ def forget_everywhere(settings: Settings, engine: Any, ids: list[str], actor: st
 def _local_server_listens(settings: Settings) -> bool:
     """False only when the Rasa server's address is this machine's loopback and nothing
     listens there (connection refused); True in every other case."""
-    host = urlsplit(settings.rasa_url).hostname or ""
+    host = urlsplit(settings.staff.rasa_url).hostname or ""
     if host not in ("127.0.0.1", "localhost", "::1"):
         return True
     try:
-        requests.get(settings.rasa_url, timeout=TIMEOUT_SECONDS)
+        requests.get(settings.staff.rasa_url, timeout=TIMEOUT_SECONDS)
     except requests.ConnectionError as error:
         return "refused" not in str(error).lower()
     except requests.RequestException:

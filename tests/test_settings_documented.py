@@ -4,45 +4,60 @@ README's table; nothing is documented that is not read (issue #17)."""
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from clinic_assistant.settings import VARIABLES, markdown_table, setting
+from clinic_assistant.settings import GROUPS, VARIABLES, Settings, SettingsError, markdown_table
 
 PROJECT = Path(__file__).resolve().parent.parent
-CODE = ("clinic_assistant", "actions", "staff", "security")
-READ = re.compile(r"""(?:setting|_number|environ\.get|env\.get|getenv|environ\[)\(?\s*["']([A-Z][A-Z0-9_]{2,})["']""")
+CODE = ("clinic_assistant", "actions", "staff", "security", "widget/serve.py")
+READ = re.compile(r"""(?:environ\.get|getenv|environ\[)\(?\s*["']([A-Z][A-Z0-9_]{2,})["']""")
 SUBSTITUTED = re.compile(r"\$\{?([A-Z][A-Z0-9_]{2,})")
+SUBSTITUTING = ("endpoints.yml", "credentials.yml", "Procfile", "deploy/docker-compose.yml")
 NOT_SETTINGS = {"VENV", "HS256"}  # the Procfile's venv path (set by the Makefile); a JWT algorithm name
 READ_BY_RASA = {"TICKET_LOCK_LIFETIME"}  # rasa.core.lock_store reads it itself
 
 
-def read_in_code() -> set[str]:
-    names = set()
-    for folder in CODE:
-        for path in (PROJECT / folder).rglob("*.py"):
-            text = path.read_text(encoding="utf-8")
-            names |= set(READ.findall(text))
-            names |= set(re.findall(r'SECRET_VARIABLE = "([A-Z_]+)"', text))
-            names |= set(re.findall(r'required = \(([^)]*)\)', text) and
-                         re.findall(r'"([A-Z][A-Z0-9_]+)"', " ".join(re.findall(r'required = \(([^)]*)\)', text))))
-    for name in ("endpoints.yml", "credentials.yml", "Procfile", "deploy/docker-compose.yml"):
+def python_files() -> list[Path]:
+    found: list[Path] = []
+    for name in CODE:
+        path = PROJECT / name
+        found += [path] if path.is_file() else sorted(path.rglob("*.py"))
+    return [path for path in found if path != PROJECT / "clinic_assistant" / "settings.py"]
+
+
+def substituted() -> set[str]:
+    names: set[str] = set()
+    for name in SUBSTITUTING:
         names |= set(SUBSTITUTED.findall((PROJECT / name).read_text(encoding="utf-8")))
-    return (names | READ_BY_RASA) - NOT_SETTINGS
+    return names - NOT_SETTINGS
 
 
 def declared() -> set[str]:
     return {v.name for v in VARIABLES}
 
 
-def test_every_variable_read_is_declared_once() -> None:
+def test_only_the_settings_object_reads_a_variable_by_name() -> None:
+    reads = {f"{path.relative_to(PROJECT)}: {name}" for path in python_files()
+             for name in READ.findall(path.read_text(encoding="utf-8"))}
+    assert reads == set(), "read the value from Settings.from_env() instead"
+
+
+def test_every_variable_is_declared_once_and_used() -> None:
     assert len(VARIABLES) == len(declared())
-    assert read_in_code() - declared() == set(), "read but not declared in settings.VARIABLES"
-
-
-def test_every_declared_variable_is_read() -> None:
-    assert declared() - read_in_code() == set(), "declared but never read"
+    assert substituted() - declared() == set(), "substituted in a file but not declared"
+    code = "\n".join(path.read_text(encoding="utf-8") for path in python_files())
+    unused = set()
+    for group_name, group in GROUPS.items():
+        for item in fields(group):
+            name = item.metadata["variable"].name
+            used = (re.search(rf"\b{group_name}\.{item.name}\b", code) or name in substituted()
+                    or name in READ_BY_RASA)
+            if not used:
+                unused.add(name)
+    assert unused == set(), "declared but never read"
 
 
 def test_env_example_lists_exactly_the_declared_variables() -> None:
@@ -56,11 +71,22 @@ def test_the_readme_table_is_the_declared_one() -> None:
         "README's settings table differs: paste `python -m clinic_assistant.settings`")
 
 
-def test_an_unknown_variable_is_refused_and_blank_means_default() -> None:
+def test_values_are_typed_blank_means_default_and_a_bad_value_is_named() -> None:
+    defaults = Settings.from_env({})
+    assert defaults.redis.lock_store_url == "memory://"
+    assert Settings.from_env({"LOCK_STORE_URL": "  "}).redis.lock_store_url == "memory://"
+    assert Settings.from_env({"LOCK_STORE_URL": "redis://r:6379/1"}).redis.lock_store_url == "redis://r:6379/1"
+    assert (defaults.servers.rasa_port, defaults.smtp.port, defaults.staff.cookie_secure) == (5005, None, False)
+    read = Settings.from_env({"WIDGET_ORIGINS": "https://a.ca, https://b.ca", "STAFF_COOKIE_SECURE": "true",
+                              "NOTIFY_RETRY_SECONDS": "1,2", "CLINIC_PROFILE": "clinic/profile.yml"})
+    assert read.widget.origins == ("https://a.ca", "https://b.ca")
+    assert read.staff.cookie_secure is True and read.smtp.retry_seconds == (1.0, 2.0)
+    assert read.clinic.profile == PROJECT / "clinic" / "profile.yml"
+    assert defaults.database.url.startswith("sqlite:///") and defaults.database.url.endswith("var/tracker.db")
+    with pytest.raises(SettingsError, match="RASA_PORT='five'.*STAFF_SESSION_HOURS='x'"):
+        Settings.from_env({"RASA_PORT": "five", "STAFF_SESSION_HOURS": "x"})
     with pytest.raises(KeyError):
-        setting("NO_SUCH_SETTING")
-    assert setting("LOCK_STORE_URL", {"LOCK_STORE_URL": "  "}) == "memory://"
-    assert setting("LOCK_STORE_URL", {"LOCK_STORE_URL": "redis://r:6379/1"}) == "redis://r:6379/1"
+        Settings.is_set("NO_SUCH_SETTING")
 
 
 def test_the_pipeline_reads_as_much_as_the_limit_says() -> None:

@@ -54,7 +54,7 @@ from clinic_assistant.clinic import identity
 from clinic_assistant.channels.common import MessageIds, buttons_of, json_body, urgent_first
 from clinic_assistant.channels.plain_text import NUMBER_REPLY, chosen_payload, reply_text, split_text
 from clinic_assistant.clinic.db import engine_for, remember_contact, seen_webhooks
-from clinic_assistant.settings import Settings, setting
+from clinic_assistant.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -83,19 +83,8 @@ class PlainTextOutput(OutputChannel):
         await self.send_response(recipient_id, {"text": text})
 
 
-def _env(*names: str) -> dict[str, str]:
-    return {name: setting(name) for name in names}
-
-
-def _number(name: str) -> float:
-    try:
-        return float(setting(name))
-    except ValueError:
-        return float(setting(name, {}))  # the default
-
-
 def _engine() -> sa.engine.Engine:
-    return engine_for(Settings.from_env().database_url)
+    return engine_for(Settings.from_env().database.url)
 
 
 class SeenWebhooks:
@@ -126,7 +115,7 @@ class SeenWebhooks:
                     pass
                 if time.monotonic() - self._last_cleanup > 3600:  # hourly: forget old ids
                     self._last_cleanup = time.monotonic()
-                    kept = timedelta(days=_number("WEBHOOK_IDS_KEPT_DAYS"))
+                    kept = timedelta(days=Settings.from_env().limits.webhook_ids_kept_days)
                     conn.execute(seen_webhooks.delete().where(seen_webhooks.c.seen_at < now - kept))
         except Exception:
             logger.warning("Could not note %s webhook %s as handled", self.channel, message_id,
@@ -153,8 +142,6 @@ class ContactKeeper(OutputChannel):
 class MessagingInput(InputChannel):
     """What the three messaging channels share: the turn, options, ordering, sending."""
 
-    required: tuple[str, ...] = ()
-
     def __init__(self) -> None:
         self.message_ids = MessageIds()
         self.seen_webhooks = SeenWebhooks(self.name())
@@ -169,7 +156,11 @@ class MessagingInput(InputChannel):
         return cls()
 
     def settings(self) -> dict[str, str]:
-        return _env(*self.required)
+        """The channel's required settings by variable name (for "set ..." messages)."""
+        return self.required(Settings.from_env())
+
+    def required(self, settings: Settings) -> dict[str, str]:
+        raise NotImplementedError
 
     def missing(self) -> Optional[HTTPResponse]:
         absent = [name for name, value in self.settings().items() if not value]
@@ -257,28 +248,30 @@ class TwilioTextOutput(PlainTextOutput):
 class TwilioSmsInput(MessagingInput):
     """SMS through Twilio: POST /webhooks/twilio/webhook."""
 
-    number_setting = "TWILIO_SMS_NUMBER"
-
     @classmethod
     def name(cls) -> str:
         return "twilio"
 
-    @property
-    def required(self) -> tuple[str, ...]:  # type: ignore[override]
-        return ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", self.number_setting)
+    def number(self, settings: Settings) -> dict[str, str]:
+        return {"TWILIO_SMS_NUMBER": settings.twilio.sms_number}
+
+    def required(self, settings: Settings) -> dict[str, str]:
+        twilio = settings.twilio
+        return {"TWILIO_ACCOUNT_SID": twilio.account_sid, "TWILIO_AUTH_TOKEN": twilio.auth_token,
+                **self.number(settings)}
 
     def get_output_channel(self) -> Optional[OutputChannel]:
-        settings = self.settings()
-        if any(not value for value in settings.values()):
+        settings = Settings.from_env()
+        if not all(self.required(settings).values()):
             return None
-        return TwilioTextOutput(
-            self.name(), settings["TWILIO_ACCOUNT_SID"], settings["TWILIO_AUTH_TOKEN"],
-            settings[self.number_setting], setting("TWILIO_API_BASE_URL"),
-        )
+        (number,) = self.number(settings).values()
+        twilio = settings.twilio
+        return TwilioTextOutput(self.name(), twilio.account_sid, twilio.auth_token, number,
+                                twilio.api_base_url)
 
     def signed_url(self, request: Request) -> str:
         """The URL Twilio signed: the public one when behind a proxy."""
-        public = setting("TWILIO_WEBHOOK_BASE_URL").rstrip("/")
+        public = Settings.from_env().twilio.webhook_base_url.rstrip("/")
         if not public:
             return request.url
         query = f"?{request.query_string}" if request.query_string else ""
@@ -319,11 +312,12 @@ class TwilioWhatsAppInput(TwilioSmsInput):
     """WhatsApp through Twilio: POST /webhooks/whatsapp/webhook. Numbers are written
     whatsapp:+1…; the conversation is apart from the same person's SMS."""
 
-    number_setting = "TWILIO_WHATSAPP_NUMBER"
-
     @classmethod
     def name(cls) -> str:
         return "whatsapp"
+
+    def number(self, settings: Settings) -> dict[str, str]:
+        return {"TWILIO_WHATSAPP_NUMBER": settings.twilio.whatsapp_number}
 
 
 # --- Facebook Messenger --------------------------------------------------------------
@@ -358,19 +352,20 @@ class MessengerTextOutput(PlainTextOutput):
 class MessengerInput(MessagingInput):
     """Facebook Messenger: GET (verification) and POST /webhooks/facebook/webhook."""
 
-    required = ("FACEBOOK_VERIFY_TOKEN", "FACEBOOK_APP_SECRET", "FACEBOOK_PAGE_ACCESS_TOKEN")
-
     @classmethod
     def name(cls) -> str:
         return "facebook"
 
+    def required(self, settings: Settings) -> dict[str, str]:
+        messenger = settings.messenger
+        return {"FACEBOOK_VERIFY_TOKEN": messenger.verify_token, "FACEBOOK_APP_SECRET": messenger.app_secret,
+                "FACEBOOK_PAGE_ACCESS_TOKEN": messenger.page_access_token}
+
     def get_output_channel(self) -> Optional[OutputChannel]:
-        settings = self.settings()
-        if not settings["FACEBOOK_PAGE_ACCESS_TOKEN"] or not settings["FACEBOOK_APP_SECRET"]:
+        messenger = Settings.from_env().messenger
+        if not messenger.page_access_token or not messenger.app_secret:
             return None
-        return MessengerTextOutput(settings["FACEBOOK_PAGE_ACCESS_TOKEN"],
-                                   settings["FACEBOOK_APP_SECRET"],
-                                   setting("FACEBOOK_GRAPH_URL"))
+        return MessengerTextOutput(messenger.page_access_token, messenger.app_secret, messenger.graph_url)
 
     @staticmethod
     def signature_ok(app_secret: str, body: bytes, header: str) -> bool:
@@ -384,7 +379,7 @@ class MessengerInput(MessagingInput):
     @staticmethod
     def max_age_hours() -> float:
         """Meta retries a failed delivery for up to 36 hours; an older event is a replay."""
-        return _number("MESSENGER_MAX_EVENT_AGE_HOURS")
+        return Settings.from_env().limits.messenger_max_event_age_hours
 
     @classmethod
     def too_old(cls, event: dict[str, Any], now: Optional[float] = None) -> bool:

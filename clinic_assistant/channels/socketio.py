@@ -37,7 +37,6 @@ Same URL and events as Rasa's ``socketio`` channel (``/socket.io``, ``session_re
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from typing import Any, Awaitable, Callable, Optional
 
@@ -49,20 +48,20 @@ from sanic import Blueprint
 from clinic_assistant import limits
 from clinic_assistant.clinic import identity
 from clinic_assistant.channels.common import MessageIds, buttons_of
-from clinic_assistant.settings import setting
+from clinic_assistant.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_LENGTH = limits.MAX_CHANNEL_MESSAGE
 MAX_ID_LENGTH = limits.MAX_SESSION_TOKEN
 HISTORY_LIMIT = 100
-DEFAULT_ORIGINS = tuple(setting("WIDGET_ORIGINS", {}).split(","))  # the default, written once
+DEFAULT_ORIGINS = Settings.from_env({}).widget.origins  # the default, written once in settings.py
 
 
 def share_rooms_through_redis(sio: Any, url: Optional[str] = None) -> bool:
     """Lets every replica emit to every widget connection (python-socketio's Redis
     client manager) when the lock store is Redis; one process needs nothing."""
-    url = url if url is not None else setting("LOCK_STORE_URL")
+    url = url if url is not None else Settings.from_env().redis.lock_store_url
     if not url.startswith(("redis://", "rediss://")):
         return False
     import socketio
@@ -172,10 +171,9 @@ class ClinicSocketIOInput(SocketIOInput):
             credentials.get("jwt_method", "HS256"),
             credentials.get("metadata_key", "metadata"),
         )
-        from_env = (os.environ.get("WIDGET_ORIGINS") or "").strip()  # set: it wins over credentials.yml
-        origins = [o.strip() for o in from_env.split(",") if o.strip()] or list(
-            credentials.get("allowed_origins") or DEFAULT_ORIGINS
-        )
+        # WIDGET_ORIGINS, when set, wins over credentials.yml
+        from_env = Settings.from_env().widget.origins if Settings.is_set("WIDGET_ORIGINS") else ()
+        origins = list(from_env or credentials.get("allowed_origins") or DEFAULT_ORIGINS)
         channel.allowed_origins = origins
         return channel
 

@@ -37,7 +37,7 @@ from clinic_assistant import limits
 from clinic_assistant.clinic import identity
 from clinic_assistant.channels.common import json_body
 from clinic_assistant.clinic.db import contact_of, engine_for
-from clinic_assistant.settings import Settings, setting
+from clinic_assistant.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def recipient_of(conversation_id: str) -> Optional[str]:
     if kind == "web":
         return conversation_id
     if kind in identity.ADDRESS_KINDS:
-        return contact_of(engine_for(Settings.from_env().database_url), conversation_id)
+        return contact_of(engine_for(Settings.from_env().database.url), conversation_id)
     return None
 
 
@@ -110,7 +110,7 @@ class StaffInput(InputChannel):
         blueprint = Blueprint("staff_webhook", __name__)
 
         def refused(request: Request) -> Optional[HTTPResponse]:
-            token = setting("STAFF_API_TOKEN")
+            token = Settings.from_env().staff.api_token
             if not token:
                 return response.json(
                     {"error": "staff replies are not configured on this server (STAFF_API_TOKEN)"},
@@ -216,7 +216,7 @@ class StaffInput(InputChannel):
             agent = request.app.ctx.agent
             try:
                 deleted = await forget_under_locks(
-                    agent.lock_store, engine_for(Settings.from_env().database_url), ids,
+                    agent.lock_store, engine_for(Settings.from_env().database.url), ids,
                     actor=str(body.get("staff_name") or "staff channel"))
             except Exception:
                 logger.exception("Could not forget conversations")

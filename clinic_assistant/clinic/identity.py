@@ -26,7 +26,7 @@ from typing import Optional
 
 import phonenumbers
 from itsdangerous import BadSignature, Signer
-from clinic_assistant.settings import setting
+from clinic_assistant.settings import Settings
 
 SECRET_VARIABLE = "CONVERSATION_ID_SECRET"
 MIN_SECRET_LENGTH = 32
@@ -69,7 +69,7 @@ def secret_problem(value: str) -> Optional[str]:
 
 
 def _secret() -> bytes:
-    value = setting(SECRET_VARIABLE)
+    value = Settings.from_env().security.conversation_id_secret
     problem = secret_problem(value)
     if problem:
         raise MissingSecret(problem)

@@ -138,7 +138,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--dry-run", action="store_true", help="count, change nothing")
     args = parser.parse_args(argv)
     identity.check_secret()
-    engine = engine_for(Settings.from_env().database_url)
+    engine = engine_for(Settings.from_env().database.url)
     moved, forgotten, taken = migrate(engine, dry_run=args.dry_run)
     verb = "would be" if args.dry_run else "were"
     print(f"{moved} conversations {verb} moved to channel-named ids; the audit lines of "

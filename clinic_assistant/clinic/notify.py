@@ -14,7 +14,8 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Mapping, Optional
-from clinic_assistant.settings import setting
+
+from clinic_assistant.settings import Settings
 
 SMTP_TIMEOUT_SECONDS = 10
 
@@ -32,22 +33,21 @@ class SmtpSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Optional["SmtpSettings"]:
         """The settings, or None when email is not configured (no host or recipient)."""
-        host, recipient = setting("SMTP_HOST", env), setting("CLINIC_NOTIFY_EMAIL", env)
-        if not host or not recipient:
+        smtp = Settings.from_env(env).smtp
+        if not smtp.host or not smtp.notify_email:
             return None
-        tls = setting("SMTP_TLS", env).lower()
+        tls = smtp.tls.lower()
         if tls not in ("starttls", "ssl", "none"):
             raise ValueError(f"SMTP_TLS must be starttls, ssl or none, not {tls!r}")
         default_port = {"starttls": 587, "ssl": 465, "none": 25}[tls]
-        user = setting("SMTP_USER", env) or None
         return cls(
-            host=host,
-            port=int(setting("SMTP_PORT", env) or default_port),
+            host=smtp.host,
+            port=smtp.port or default_port,
             tls=tls,
-            user=user,
-            password=setting("SMTP_PASSWORD", env) or None,
-            sender=setting("SMTP_FROM", env) or user or "assistant@localhost",
-            recipient=recipient,
+            user=smtp.user or None,
+            password=smtp.password or None,
+            sender=smtp.sender or smtp.user or "assistant@localhost",
+            recipient=smtp.notify_email,
         )
 
 

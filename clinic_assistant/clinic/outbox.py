@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from clinic_assistant.clinic.db import email_outbox, engine_for, record_notification
 from clinic_assistant.clinic.notify import SmtpSettings, send_email
-from clinic_assistant.settings import Settings, setting
+from clinic_assistant.settings import Settings
 
 logger = logging.getLogger(__name__)
 CLAIM_SECONDS = 120  # longer than one SMTP attempt can take (its timeout is shorter)
@@ -37,7 +37,7 @@ POLL_SECONDS = 1.0
 
 
 def retry_delays() -> list[float]:
-    return [float(x) for x in setting("NOTIFY_RETRY_SECONDS").split(",") if x.strip()]
+    return list(Settings.from_env().smtp.retry_seconds)
 
 
 def _now() -> datetime:
@@ -128,7 +128,7 @@ def outbox_row(engine: sa.engine.Engine, request_id: int) -> Optional[int]:
 async def deliver(request_id: int) -> None:
     """The action server's immediate delivery of a booking request's email, with its
     retries while this process lives; the worker takes over if it does not."""
-    engine = engine_for(Settings.from_env().database_url)
+    engine = engine_for(Settings.from_env().database.url)
     smtp = SmtpSettings.from_env(os.environ)
     row_id = await asyncio.to_thread(outbox_row, engine, request_id)
     if row_id is None:
@@ -155,7 +155,7 @@ def run_worker(stop: Optional[list[bool]] = None) -> None:
 
     signal.signal(signal.SIGTERM, halt)
     signal.signal(signal.SIGINT, halt)
-    engine = engine_for(Settings.from_env().database_url)
+    engine = engine_for(Settings.from_env().database.url)
     smtp = SmtpSettings.from_env(os.environ)
     if smtp is None:
         logger.warning("email is not configured (SMTP_HOST, CLINIC_NOTIFY_EMAIL): the outbox "

@@ -76,7 +76,7 @@ def main(argv: "list[str] | None" = None) -> int:
     parser.add_argument("--status", action="store_true")
     parser.add_argument("--new", metavar="MESSAGE")
     args = parser.parse_args(argv)
-    engine = sa.create_engine(Settings.from_env().database_url, future=True)
+    engine = sa.create_engine(Settings.from_env().database.url, future=True)
     if args.status:
         with engine.connect() as connection:
             print(f"database at {current(connection) or 'none'}; newest {head()}")

@@ -21,7 +21,7 @@ from typing import Any, Optional
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 
-from clinic_assistant.settings import PROJECT_ROOT, setting
+from clinic_assistant.settings import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ CHECK_EVERY_SECONDS = 1.0
 
 
 def responses_dir() -> Path:
-    return Path(setting("RESPONSES_DIR") or PROJECT_ROOT / "domain")
+    return Path(Settings.from_env().servers.responses_dir or PROJECT_ROOT / "domain")
 
 
 class LiveResponsesNLG(TemplatedNaturalLanguageGenerator):

@@ -21,24 +21,20 @@ from typing import Any, List
 
 from clinic_assistant.clinic.profile import current_profile
 from clinic_assistant.clinic.session import action_failed_text, session_start_events
-from clinic_assistant.settings import Settings, setting
+from clinic_assistant.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
-DEFAULT_ACTION_TIMEOUT = 1.5
 
 
 def action_timeout() -> float:
-    try:
-        return float(setting("ACTION_TIMEOUT_SECONDS"))
-    except ValueError:
-        return DEFAULT_ACTION_TIMEOUT
+    return Settings.from_env().servers.action_timeout_seconds
 
 
 def fallback_events(action_name: str) -> List[Any]:
     """The events that stand in for a custom action that failed."""
     from rasa.shared.core.events import BotUttered, Event
 
-    profile = current_profile(Settings.from_env().clinic_profile_path)
+    profile = current_profile(Settings.from_env().clinic.profile)
     events: List[Any] = [
         BotUttered(
             text=action_failed_text(profile),
@@ -95,14 +91,15 @@ def security_arguments(argv: List[str], env: Any) -> List[str]:
     - ``STAFF_API_TOKEN``, when set, must be random and at least 32 characters.
     """
     args = list(argv)
-    problem = staff_token_problem(setting("STAFF_API_TOKEN", env))
+    settings = Settings.from_env(env)
+    problem = staff_token_problem(settings.staff.api_token)
     if problem:
         raise UnsafeSettings(problem)
-    token, jwt_secret = setting("RASA_API_TOKEN", env), setting("RASA_JWT_SECRET", env)
+    token, jwt_secret = settings.rasa_api.token, settings.rasa_api.jwt_secret
     if token:
         args += ["--enable-api", "--auth-token", token]
     if jwt_secret:
-        args += ["--enable-api", "--jwt-secret", jwt_secret, "--jwt-method", setting("RASA_JWT_METHOD", env)]
+        args += ["--enable-api", "--jwt-secret", jwt_secret, "--jwt-method", settings.rasa_api.jwt_method]
     has_auth = any(a in args for a in ("-t", "--auth-token", "--jwt-secret", "--jwt-private-key"))
     if "--enable-api" in args and not has_auth:
         raise UnsafeSettings(
@@ -112,7 +109,7 @@ def security_arguments(argv: List[str], env: Any) -> List[str]:
     for name in (token, jwt_secret):
         if name and len(name) < 24:
             raise UnsafeSettings("error: RASA_API_TOKEN / RASA_JWT_SECRET must be at least 24 characters")
-    origins = [o.strip() for o in setting("RASA_CORS_ORIGINS", env).split(",") if o.strip()]
+    origins = list(settings.rasa_api.cors_origins)
     if "*" in origins:
         raise UnsafeSettings("error: RASA_CORS_ORIGINS must list the origins; '*' would let any website call the bot")
     if origins:
@@ -121,7 +118,10 @@ def security_arguments(argv: List[str], env: Any) -> List[str]:
 
 
 def main() -> None:
-    args = security_arguments(sys.argv[1:], os.environ)
+    try:
+        args = security_arguments(sys.argv[1:], os.environ)
+    except SettingsError as error:
+        raise UnsafeSettings(f"error: {error}") from None
     from clinic_assistant.clinic import identity
 
     try:  # conversation ids are keyed with it (clinic_assistant/clinic/identity.py)
@@ -137,7 +137,7 @@ def main() -> None:
     rasa_patches.apply()  # refuses to start on another Rasa version than they were read from
     from clinic_assistant.clinic.db import engine_for
 
-    engine_for(Settings.from_env().database_url)  # migrates the project's tables before any turn
+    engine_for(Settings.from_env().database.url)  # migrates the project's tables before any turn
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", "run", *args]

@@ -32,7 +32,7 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         from clinic_assistant.rasa.patches import warn_if_not_applied
 
         warn_if_not_applied()  # started with `rasa run` instead of clinic_assistant.rasa.server
-        self._db_url = sa.engine.make_url(db_url or Settings.from_env().database_url)
+        self._db_url = sa.engine.make_url(db_url or Settings.from_env().database.url)
         super().__init__(
             domain=domain,
             dialect=self._db_url.drivername,

@@ -21,7 +21,7 @@ def login() -> Any:
         username = request.form.get("username", "")[:64]
         result = accounts.authenticate(engine, username, request.form.get("password", "")[:1024])
         if result.member is not None:
-            token = accounts.start_session(engine, result.member, console().settings.staff_session_hours)
+            token = accounts.start_session(engine, result.member, console().settings.staff.session_hours)
             session.clear()
             session.permanent = True
             session["token"] = token

@@ -108,14 +108,14 @@ def clinic_db(database_url: str) -> str:
 
 @pytest.fixture
 def settings(clinic_db: str) -> Settings:
-    return Settings(
-        clinic_profile_path=PROJECT_ROOT / "clinic" / "profile.yml",
-        database_url=clinic_db,
-        staff_secret_key="test-secret-" + "k" * 32,
+    return Settings.from_env({
+        "CLINIC_PROFILE": str(PROJECT_ROOT / "clinic" / "profile.yml"),
+        "DATABASE_URL": clinic_db,
+        "STAFF_SECRET_KEY": "test-secret-" + "k" * 32,
         # no bot server there: forget deletes directly (nothing can be mid-turn), and
         # a bot server of `make run` on this machine is never touched by the tests
-        rasa_url=f"http://127.0.0.1:{free_port()}",
-    )
+        "RASA_URL": f"http://127.0.0.1:{free_port()}",
+    })
 
 
 @pytest.fixture

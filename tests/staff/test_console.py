@@ -305,4 +305,4 @@ def test_the_console_refuses_to_start_without_a_real_secret_key(settings: Any) -
 
     for key in ("", "change-me", "short"):
         with pytest.raises(RuntimeError, match="STAFF_SECRET_KEY"):
-            create_app(replace(settings, staff_secret_key=key))
+            create_app(replace(settings, staff=replace(settings.staff, secret_key=key)))

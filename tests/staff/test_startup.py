@@ -28,11 +28,11 @@ def test_a_weak_staff_api_token_is_refused(settings: Any, token: str) -> None:
     from staff.app import create_app
 
     with pytest.raises(RuntimeError, match="STAFF_API_TOKEN"):
-        create_app(replace(settings, staff_api_token=token))
+        create_app(replace(settings, staff=replace(settings.staff, api_token=token)))
 
 
 @pytest.mark.parametrize("token", ["", secrets.token_urlsafe(24)])
 def test_a_long_random_or_no_staff_api_token_is_accepted(settings: Any, token: str) -> None:
     from staff.app import create_app
 
-    assert create_app(replace(settings, staff_api_token=token)) is not None
+    assert create_app(replace(settings, staff=replace(settings.staff, api_token=token))) is not None
