@@ -298,19 +298,23 @@ def create_booking_request(
 
 
 def record_notification(
-    engine: sa.engine.Engine, request_id: int, *, sent: bool, error: Optional[str] = None
+    engine: sa.engine.Engine | sa.engine.Connection, request_id: int, *, sent: bool,
+    error: Optional[str] = None,
 ) -> None:
-    """Notes one attempt to email staff about a booking request."""
+    """Notes one attempt to email staff about a booking request (in the caller's
+    transaction when given a connection)."""
     values: dict[str, Any] = {
         "notify_attempts": booking_requests.c.notify_attempts + 1,
         "notify_error": None if sent else error,
     }
     if sent:
         values["notified_at"] = datetime.now(timezone.utc)
+    update = booking_requests.update().where(booking_requests.c.id == request_id).values(**values)
+    if isinstance(engine, sa.engine.Connection):
+        engine.execute(update)
+        return
     with engine.begin() as conn:
-        conn.execute(
-            booking_requests.update().where(booking_requests.c.id == request_id).values(**values)
-        )
+        conn.execute(update)
 
 
 def remember_contact(engine: sa.engine.Engine, conversation_id: str, channel: str,

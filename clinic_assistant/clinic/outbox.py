@@ -94,10 +94,11 @@ def attempt(engine: sa.engine.Engine, row_id: int, smtp: Optional[SmtpSettings])
         values["given_up_at"] = _now()
     else:
         values["next_attempt_at"] = _now() + timedelta(seconds=delays[attempts - 1])
+    # one transaction: a worker killed here leaves the row and the request agreeing
     with engine.begin() as conn:
         conn.execute(email_outbox.update().where(email_outbox.c.id == row_id).values(**values))
-    if request_id is not None:
-        record_notification(engine, request_id, sent=error is None, error=error)
+        if request_id is not None:
+            record_notification(conn, request_id, sent=error is None, error=error)
     if error is None:
         logger.info("staff email %s sent (booking request %s)", row_id, request_id)
     else:
