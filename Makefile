@@ -120,6 +120,7 @@ run: $(MODEL) $(WIDGET_BUNDLE) | var
 	@echo "    Staff console:                 http://$(BIND_HOST):$(STAFF_PORT)/   (make staff-user STAFF_USER=name)"
 	@echo "    REST channel:  http://$(BIND_HOST):$(RASA_PORT)/webhooks/rest/webhook"
 	@echo "    Ctrl-C stops everything."
+	@$(PY) -m clinic_assistant.clinic.placeholders
 	@$(PY) -m clinic_assistant.migrations
 	$(BIN)/honcho start -f Procfile
 

@@ -116,6 +116,7 @@ class Servers:
 @group("clinic")
 class Clinic:
     profile: Path = var("CLINIC_PROFILE", "clinic/profile.yml", "the clinic's name, contact details and hours")
+    demo: bool = var("CLINIC_DEMO", "false", "true: the containers start on the profile's EXAMPLE values (a demo); otherwise they refuse to")
 
 
 @group("database")
