@@ -209,6 +209,9 @@ class Deployment:
     postgres_password: str = var("POSTGRES_PASSWORD", "", "docker compose: PostgreSQL superuser's password (set-up only)")
     clinic_app_password: str = var("CLINIC_APP_PASSWORD", "", "docker compose: the clinic_app role's password")
     redis_password: str = var("REDIS_PASSWORD", "", "docker compose: Redis's password")
+    clinic_image: str = var("CLINIC_IMAGE", "clinic-assistant:latest", "docker compose: the project image's name (your registry's, or the one `make deploy-test` builds)")
+    python_image: str = var("PYTHON_IMAGE", "python:3.10-slim-bookworm", "docker compose build: the Python base image (deploy/images/ makes a local one)")
+    node_image: str = var("NODE_IMAGE", "node:20-bookworm-slim", "docker compose build: the Node.js image that bundles the widget")
 
 
 @group("ci")
