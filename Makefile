@@ -57,7 +57,7 @@ TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '
 	clinic_assistant/rasa/components.py
 
 .PHONY: help run test install train spacy triage widget staff-user lint typecheck validate test-stories test-nlu pytest \
-	bench bench-latency bench-safety bench-dense audit lock clean
+	bench bench-latency bench-safety bench-dense audit lock clean deploy-test
 
 help:
 	@echo "make run    install what is missing, train if the data changed, start the bot"
@@ -192,6 +192,12 @@ $(AUDIT_VENV)/.installed: requirements-audit.lock scripts/find-python310
 
 audit: $(AUDIT_VENV)/.installed
 	$(AUDIT_VENV)/bin/python security/audit.py
+
+# The production layout in containers (issue #18): built here, started under podman,
+# load- and fault-tested, measured (bench/latest/deploy.md), removed. Says SKIPPED, and
+# why, where podman cannot run containers.
+deploy-test: | $(INSTALLED)
+	deploy/test/run
 
 # --- maintenance -------------------------------------------------------------------
 # Re-resolve requirements.lock from pyproject.toml's direct dependencies.
