@@ -68,6 +68,13 @@ def test_french_gets_a_french_reply_with_the_phone(bot: Bot) -> None:
     assert any("je ne réponds qu'en anglais" in text and "(780) 555-0100" in text for text in replies)
 
 
+def test_an_emergency_written_in_french_still_gets_911(bot: Bot) -> None:
+    """Whether triage reads it or the language check answers first, a patient who
+    writes an emergency in another language is told to call 911."""
+    replies = texts(bot.send(new_sender(), "j'ai une forte douleur à la poitrine et je n'arrive plus à respirer"))
+    assert any("911" in text for text in replies)
+
+
 def _parsed(text: str, intent: str, confidence: float, entities: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"text": text, "intent": {"name": intent, "confidence": confidence},
             "intent_ranking": [{"name": intent, "confidence": confidence}], "entities": entities or []}

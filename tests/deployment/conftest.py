@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterator, Optional
@@ -20,6 +21,7 @@ SEPARATOR = "\x1f"
 @dataclass
 class Deployment:
     url: str
+    staff_url: str
     project: str
     podman: list[str]
 
@@ -40,6 +42,17 @@ class Deployment:
         return subprocess.run([*self.podman, *args], capture_output=True, text=True, check=True,
                               timeout=timeout).stdout
 
+    def wait_healthy(self, service: str, seconds: float = 180) -> None:
+        """Runs the compose file's health check until it passes (podman 4.3 runs them
+        through systemd, which this machine lacks)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if subprocess.run([*self.podman, "healthcheck", "run", self.container(service)],
+                              capture_output=True, timeout=30).returncode == 0:
+                return
+            time.sleep(2)
+        raise AssertionError(f"{service} not healthy after {seconds} s")
+
     def sql(self, query: str) -> list[list[str]]:
         """A query run by psql inside the PostgreSQL container (it publishes no port)."""
         out = self.podman_run("exec", self.container("postgres"), "psql", "-U", "postgres", "-d", "clinic",
@@ -58,5 +71,6 @@ class Deployment:
 
 @pytest.fixture(scope="package")
 def deployment() -> Iterator[Deployment]:
-    yield Deployment(os.environ["DEPLOY_TEST_URL"].rstrip("/"), os.environ["DEPLOY_TEST_PROJECT"],
+    yield Deployment(os.environ["DEPLOY_TEST_URL"].rstrip("/"), os.environ["DEPLOY_TEST_STAFF_URL"].rstrip("/"),
+                     os.environ["DEPLOY_TEST_PROJECT"],
                      os.environ.get("DEPLOY_TEST_PODMAN", "podman --runtime runc").split())

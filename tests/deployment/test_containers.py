@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -65,6 +66,66 @@ def test_fifty_conversations_of_twenty_turns_through_nginx(deployment: Deploymen
     load(deployment, 50, 20, "fifty")
 
 
+def test_a_staff_reply_from_the_console_reaches_a_widget_on_the_other_replica(deployment: Deployment) -> None:
+    """The console sends replies through rasa-1; the patient's widget is connected to
+    rasa-2 (opened while rasa-1 was stopped): the reply crosses through Redis's rooms."""
+    from clinic_assistant.clinic import identity
+    from tests.test_socketio_channel import Patient
+
+    password = "container-test-" + "p" * 16
+    subprocess.run([*deployment.podman, "exec", "-i", deployment.container("staff"), "python", "-m", "staff",
+                    "create-user", "tester", "--name", "Tess", "--password-stdin"],
+                   input=password, text=True, capture_output=True, check=True, timeout=60)
+    console = requests.Session()
+    page = console.get(f"{deployment.staff_url}/login", timeout=10)
+    signed_in = console.post(f"{deployment.staff_url}/login", timeout=10, data={
+        "username": "tester", "password": password, "csrf_token": _csrf(page.text)})
+    assert signed_in.status_code == 200 and signed_in.url.endswith("/conversations"), signed_in.url
+
+    first = deployment.container("rasa-1")
+
+    async def scenario() -> list[dict[str, Any]]:
+        deployment.podman_run("stop", "--time", "5", first)
+        try:
+            patient = Patient(deployment.url, origin=deployment.url)
+            await patient.__aenter__()
+        finally:
+            deployment.podman_run("start", first)
+        try:
+            session = await patient.start()
+            await patient.say(session, "I'd like to talk to a person")
+            await asyncio.to_thread(deployment.wait_healthy, "rasa-1")
+            conversation = identity.web_conversation(session)
+            page = await asyncio.to_thread(console.get, f"{deployment.staff_url}/conversations/{conversation}",
+                                           timeout=10)
+            assert page.status_code == 200, page.status_code
+            sent = await asyncio.to_thread(
+                console.post, f"{deployment.staff_url}/conversations/{conversation}/reply", timeout=30,
+                data={"text": "Hi, this is Tess at the front desk.", "csrf_token": _csrf(page.text)})
+            assert sent.status_code == 200 and 'class="flash error"' not in sent.text, sent.text[:500]
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                if any("this is Tess" in (r.get("text") or "") for r in patient.replies()):
+                    break
+                await asyncio.sleep(0.2)
+            return patient.replies()
+        finally:
+            await patient.__aexit__(None, None, None)
+
+    replies = asyncio.run(scenario())
+    staff = [r for r in replies if "this is Tess" in (r.get("text") or "")]
+    assert staff, replies
+    assert staff[0]["custom"]["from_staff"]["name"] == "Tess"
+
+
+def _csrf(html: str) -> str:
+    import re
+
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
 def test_a_rasa_container_killed_mid_load_loses_nothing(deployment: Deployment) -> None:
     container = deployment.container("rasa-1")
     progress = [0]
@@ -84,14 +145,18 @@ def test_a_rasa_container_killed_mid_load_loses_nothing(deployment: Deployment) 
     assert len(turns) == 200
     assert all(t.acknowledged and any(r.get("text") for r in t.replies) for t in turns)
     check_record(deployment, outcome[0], "crash")
-    # restart: unless-stopped brings the killed replica back
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        state = deployment.podman_run("inspect", "--format", "{{.State.Status}}", container).strip()
-        if state == "running":
-            break
-        time.sleep(1)
-    assert state == "running"
+    # restart: unless-stopped brings the killed replica back, and nginx reaches it: with
+    # the other replica stopped, every turn is answered by the restarted one
+    deployment.wait_healthy("rasa-1")
+    other = deployment.container("rasa-2")
+    deployment.podman_run("stop", "--time", "5", other)
+    try:
+        alone = asyncio.run(run_conversations(deployment.webhook, 3, 3, "restarted", retry=False, seconds=60))
+    finally:
+        deployment.podman_run("start", other)
+    deployment.wait_healthy("rasa-2")
+    assert all(t.acknowledged and any(r.get("text") for r in t.replies) for c in alone for t in c)
+    check_record(deployment, alone, "restarted")
 
 
 def outage(deployment: Deployment, service: str, prefix: str) -> None:
