@@ -101,3 +101,35 @@ def test_a_saved_request_always_has_its_email_waiting(tmp_path: Path) -> None:
     request_id = a_request(url, "Sam Lee")
     (row,) = outbox(url)
     assert row["booking_request_id"] == request_id and row["sent_at"] is None and row["attempts"] == 0
+
+
+def test_a_database_outage_does_not_end_the_worker(tmp_path: Path, monkeypatch: Any) -> None:
+    """PostgreSQL restarting: the worker logs, waits and goes on (in containers it would
+    otherwise crash and wait for its restart policy; under `make run` honcho would stop
+    every server with it). tests/deployment/ checks the same against real PostgreSQL."""
+    import threading
+
+    from clinic_assistant.clinic import outbox as worker_module
+
+    url = f"sqlite:///{tmp_path / 'clinic.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setattr(worker_module, "OUTAGE_WAIT_SECONDS", 0.01)
+    monkeypatch.setattr(worker_module, "POLL_SECONDS", 0.01)
+    real_due, calls = worker_module.due, []
+
+    def flaky_due(engine: Any) -> list[int]:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise sa.exc.OperationalError("SELECT ...", {}, ConnectionRefusedError("server closed the connection"))
+        return real_due(engine)
+
+    monkeypatch.setattr(worker_module, "due", flaky_due)
+    stop = [False]
+    thread = threading.Thread(target=worker_module.run_worker, args=(stop,), daemon=True)
+    monkeypatch.setattr(signal, "signal", lambda *_: None)  # not the main thread
+    thread.start()
+    wait_until(lambda: len(calls) >= 5)
+    assert thread.is_alive()
+    stop[0] = True
+    thread.join(5)
+    assert not thread.is_alive()

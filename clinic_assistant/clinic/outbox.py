@@ -34,6 +34,7 @@ from clinic_assistant.settings import Settings
 logger = logging.getLogger(__name__)
 CLAIM_SECONDS = 120  # longer than one SMTP attempt can take (its timeout is shorter)
 POLL_SECONDS = 1.0
+OUTAGE_WAIT_SECONDS = 5.0
 
 
 def retry_delays() -> list[float]:
@@ -163,8 +164,13 @@ def run_worker(stop: Optional[list[bool]] = None) -> None:
                        "worker gives each email up after one try")
     print("Staff email outbox worker: sending what is due", flush=True)
     while not stopping[0]:
-        for row_id in due(engine):
-            attempt(engine, row_id, smtp)
+        try:
+            for row_id in due(engine):
+                attempt(engine, row_id, smtp)
+        except sa.exc.DBAPIError as error:  # the database is down or restarting: wait, go on
+            logger.warning("outbox: the database cannot be reached (%s); trying again in %s s",
+                           type(error.orig).__name__, OUTAGE_WAIT_SECONDS)
+            time.sleep(OUTAGE_WAIT_SECONDS)
         time.sleep(POLL_SECONDS)
 
 

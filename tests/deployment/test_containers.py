@@ -187,7 +187,12 @@ async def _again(deployment: Deployment, turn: Turn) -> Turn:
 
 
 def test_postgresql_stopped_and_started(deployment: Deployment) -> None:
+    worker = deployment.container("outbox")
+    restarts = deployment.podman_run("inspect", "--format", "{{.RestartCount}}", worker).strip()
     outage(deployment, "postgres", "pgdown")
+    # the email outbox worker waited the outage out: still running, never restarted
+    state = deployment.podman_run("inspect", "--format", "{{.State.Status}} {{.RestartCount}}", worker).split()
+    assert state == ["running", restarts]
 
 
 def test_redis_stopped_and_started(deployment: Deployment) -> None:
