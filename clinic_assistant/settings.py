@@ -104,10 +104,12 @@ def group(title: str) -> Callable[[type[_Group]], type[_Group]]:
 @group("servers")
 class Servers:
     bind_host: str = var("BIND_HOST", "127.0.0.1", "address the servers of `make run` listen on")
-    rasa_port: int = var("RASA_PORT", "5005", "the Rasa server's port")
-    action_port: int = var("ACTION_PORT", "5055", "the action server's port")
-    widget_port: int = var("WIDGET_PORT", "8080", "the demo clinic website with the chat widget")
-    staff_port: int = var("STAFF_PORT", "8081", "the staff console")
+    # the ports are text: only the Makefile and the Procfile use them, and Kubernetes sets
+    # <SERVICE>_PORT=tcp://ip:port in every pod for a Service of that name
+    rasa_port: str = var("RASA_PORT", "5005", "the Rasa server's port")
+    action_port: str = var("ACTION_PORT", "5055", "the action server's port")
+    widget_port: str = var("WIDGET_PORT", "8080", "the demo clinic website with the chat widget")
+    staff_port: str = var("STAFF_PORT", "8081", "the staff console")
     action_server_url: str = var("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook", "where the Rasa server finds the action server")
     action_timeout_seconds: float = var("ACTION_TIMEOUT_SECONDS", "1.5", "how long the Rasa server waits for a custom action before apologising with the clinic phone")
     responses_dir: str = var("RESPONSES_DIR", "", "where answer texts are read while the bot runs (default `domain/`)")

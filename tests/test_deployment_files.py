@@ -70,7 +70,9 @@ def test_the_helm_values_configure_what_the_repository_configures() -> None:
     assert settings["endpoints"]["additionalEndpoints"] == endpoints
     assert settings["credentials"]["additionalChannelCredentials"] == load(PROJECT / "credentials.yml")
     assert values["replicaCount"] >= 2
-    assert values["command"] == ["python", "-m", "clinic_assistant.rasa.server"]
+    assert values["command"] == ["/app/deploy/entrypoint.sh", "python", "-m", "clinic_assistant.rasa.server"]
+    # a Kubernetes command replaces the image's ENTRYPOINT: both charts name it
+    assert load(DEPLOY / "helm" / "action-server-values.yaml")["command"][0] == "/app/deploy/entrypoint.sh"
     assert settings["enableAPI"] is False and settings["cors"] != "*"
 
 

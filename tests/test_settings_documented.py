@@ -76,15 +76,17 @@ def test_values_are_typed_blank_means_default_and_a_bad_value_is_named() -> None
     assert defaults.redis.lock_store_url == "memory://"
     assert Settings.from_env({"LOCK_STORE_URL": "  "}).redis.lock_store_url == "memory://"
     assert Settings.from_env({"LOCK_STORE_URL": "redis://r:6379/1"}).redis.lock_store_url == "redis://r:6379/1"
-    assert (defaults.servers.rasa_port, defaults.smtp.port, defaults.staff.cookie_secure) == (5005, None, False)
+    assert (defaults.servers.rasa_port, defaults.smtp.port, defaults.staff.cookie_secure) == ("5005", None, False)
+    # Kubernetes' service links (a Service named "staff"): not a reason to stop
+    assert Settings.from_env({"STAFF_PORT": "tcp://10.0.0.11:8081"}).servers.staff_port == "tcp://10.0.0.11:8081"
     read = Settings.from_env({"WIDGET_ORIGINS": "https://a.ca, https://b.ca", "STAFF_COOKIE_SECURE": "true",
                               "NOTIFY_RETRY_SECONDS": "1,2", "CLINIC_PROFILE": "clinic/profile.yml"})
     assert read.widget.origins == ("https://a.ca", "https://b.ca")
     assert read.staff.cookie_secure is True and read.smtp.retry_seconds == (1.0, 2.0)
     assert read.clinic.profile == PROJECT / "clinic" / "profile.yml"
     assert defaults.database.url.startswith("sqlite:///") and defaults.database.url.endswith("var/tracker.db")
-    with pytest.raises(SettingsError, match="RASA_PORT='five'.*STAFF_SESSION_HOURS='x'"):
-        Settings.from_env({"RASA_PORT": "five", "STAFF_SESSION_HOURS": "x"})
+    with pytest.raises(SettingsError, match="STAFF_SESSION_HOURS='x'.*SMTP_PORT='five'"):
+        Settings.from_env({"SMTP_PORT": "five", "STAFF_SESSION_HOURS": "x"})
     with pytest.raises(KeyError):
         Settings.is_set("NO_SUCH_SETTING")
 

@@ -66,6 +66,7 @@ def test_a_follow_up_is_read_with_the_previous_message(bot: Bot, expected_text: 
 def test_french_gets_a_french_reply_with_the_phone(bot: Bot) -> None:
     replies = texts(bot.send(new_sender(), "bonjour, est-ce que vous parlez français s'il vous plaît?"))
     assert any("je ne réponds qu'en anglais" in text and "(780) 555-0100" in text for text in replies)
+    assert any("composez le 911" in text for text in replies)  # an emergency, whatever the language
 
 
 def test_an_emergency_written_in_french_still_gets_911(bot: Bot) -> None:

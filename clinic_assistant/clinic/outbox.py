@@ -95,7 +95,10 @@ def attempt(engine: sa.engine.Engine, row_id: int, smtp: Optional[SmtpSettings])
         values["given_up_at"] = _now()
     else:
         values["next_attempt_at"] = _now() + timedelta(seconds=delays[attempts - 1])
-    # one transaction: a worker killed here leaves the row and the request agreeing
+    # one transaction: a worker killed here leaves the row and the request agreeing. A
+    # crash (or a database error) after the send and before this write leaves the row
+    # claimed: it is sent again once the claim runs out (CLAIM_SECONDS). Delivery is at
+    # least once: staff may see a duplicate, never a lost request.
     with engine.begin() as conn:
         conn.execute(email_outbox.update().where(email_outbox.c.id == row_id).values(**values))
         if request_id is not None:

@@ -26,7 +26,7 @@ from clinic_assistant.settings import PROJECT_ROOT, Settings
 
 MARK = re.compile(r"#\s*EXAMPLE\b")
 KEY = re.compile(r"^([a-z_]+)\s*:")
-EXAMPLE_DOMAIN = re.compile(r"[@./]example\.(?:com|net|org)\b|\.example\b", re.IGNORECASE)
+EXAMPLE_DOMAIN = re.compile(r"[@./]example\.(?:com|net|org)(?![\w-])|\.example(?![\w.-])", re.IGNORECASE)
 EX_CONFIG = 78  # sysexits.h: configuration error (the container stays down, with the reason)
 
 
@@ -56,8 +56,9 @@ def placeholder_fields(path: Path) -> list[str]:
             found.setdefault(name, "an example domain")
     if re.search(r"\bexample\b", values["address"], re.IGNORECASE):
         found.setdefault("address", "an example address")
-    order = [KEY.match(line).group(1) for line in text.splitlines() if KEY.match(line)]  # type: ignore[union-attr]
-    return [f"{name} ({found[name]})" for name in sorted(found, key=order.index)]
+    order = [match.group(1) for match in map(KEY.match, text.splitlines()) if match]
+    return [f"{name} ({found[name]})" for name in
+            sorted(found, key=lambda name: order.index(name) if name in order else len(order))]
 
 
 def _shown(path: Path) -> str:
