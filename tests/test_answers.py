@@ -36,6 +36,10 @@ def test_every_listed_condition_has_a_response_in_the_domain() -> None:
         ([entity("body_part", "knee")], UNLISTED),
         ([], UNLISTED),
         ([entity("condition", "made up condition")], UNLISTED),
+        # the named condition over the general one ("the muscle pain that comes with fibro")
+        ([entity("condition", "chronic muscle pain"), entity("condition", "fibromyalgia")], "fibromyalgia"),
+        ([entity("condition", "sciatica and nerve pain"), entity("condition", "chronic muscle pain")],
+         "sciatica and nerve pain"),
     ],
 )
 def test_condition_from_entities(entities: list[dict[str, str]], expected: str) -> None:

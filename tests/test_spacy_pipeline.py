@@ -39,6 +39,14 @@ def entities(nlp: Any, text: str) -> set[tuple[str, str]]:
         ("I sit at a desk all day and my neck is killing me", "chronic muscle pain"),
         ("lower back ache", "chronic muscle pain"),
         ("my shoulders are always so tight", "chronic muscle pain"),
+        # issue #16, statements: words between the verb and the place, more sports,
+        # surgeries named by what was done
+        ("tweaked something in my hamstring", "sports injury"),
+        ("hurt my knee playing rec hockey", "sports injury"),
+        ("sprained my wrist at curling", "sports injury"),
+        ("pain that travels from my hip down to my foot", "sciatica and nerve pain"),
+        ("had a neck fusion two years ago", "post-surgical rehabilitation"),
+        ("got my bunion surgery in march", "post-surgical rehabilitation"),
     ],
 )
 def test_everyday_words_map_to_the_canonical_condition(

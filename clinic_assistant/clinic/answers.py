@@ -33,6 +33,9 @@ JAW_BODY_PARTS = frozenset({"jaw"})
 CONDITION_INTENT = "ask_condition"
 
 
+GENERAL_CONDITION = "chronic muscle pain"
+
+
 def condition_from_entities(entities: Iterable[Mapping[str, Any]]) -> str:
     """The canonical condition a message is about, or ``UNLISTED``.
 
@@ -43,9 +46,12 @@ def condition_from_entities(entities: Iterable[Mapping[str, Any]]) -> str:
     claim either way.
     """
     entities = list(entities)
-    for entity in entities:
-        if entity.get("entity") == "condition" and entity.get("value") in CONDITION_RESPONSES:
-            return str(entity["value"])
+    listed = [str(e["value"]) for e in entities
+              if e.get("entity") == "condition" and e.get("value") in CONDITION_RESPONSES]
+    if listed:
+        # the named condition over the general one: "the all-over muscle pain that comes
+        # with fibro" is about fibromyalgia
+        return next((c for c in listed if c != GENERAL_CONDITION), listed[0])
     if any(e.get("entity") == "other_condition" for e in entities):
         return UNLISTED
     for entity in entities:
