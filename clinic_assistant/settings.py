@@ -213,6 +213,8 @@ class Deployment:
     redis_password: str = var("REDIS_PASSWORD", "", "docker compose: Redis's password")
     clinic_image: str = var("CLINIC_IMAGE", "clinic-assistant:latest", "docker compose: the project image's name (your registry's, or the one `make deploy-test` builds)")
     python_image: str = var("PYTHON_IMAGE", "python:3.10-slim-bookworm", "docker compose build: the Python base image (deploy/images/ makes a local one)")
+    edge_network_prefix: str = var("EDGE_NETWORK_PREFIX", "172.30.10", "docker compose: the first three numbers of the network nginx reaches the Rasa replicas and the website on (fixed addresses .11-.13)")
+    staff_network_prefix: str = var("STAFF_NETWORK_PREFIX", "172.30.11", "docker compose: the same for the staff console's network (.13)")
     node_image: str = var("NODE_IMAGE", "node:20-bookworm-slim", "docker compose build: the Node.js image that bundles the widget")
 
 
