@@ -25,6 +25,7 @@ from clinic_assistant.clinic.booking import (
     is_non_answer,
     read_name,
     read_patient_type,
+    UNSURE,
     read_preferred_times,
     staff_email,
     summary_lines,
@@ -142,7 +143,7 @@ class ValidateBookingForm(FormValidationAction):
                                       domain: Dict[Text, Any]) -> Dict[Text, Any]:
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         patient_type = read_patient_type(str(value or ""))
-        if patient_type is None and intent in ("affirm", "deny"):
+        if patient_type is None and intent in ("affirm", "deny") and not UNSURE.search(str(value or "")):
             # "Have you been to our clinic before?" yes -> returning, no -> new
             patient_type = "returning" if intent == "affirm" else "new"
         if patient_type:

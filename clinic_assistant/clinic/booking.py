@@ -148,6 +148,12 @@ _RETURNING = re.compile(
     r"before|again|previous|current)\b", re.I)
 
 
+# "dunno", "not sure": no answer, whatever the classifier makes of it (it has read
+# "dunno" as "no", which would have made the patient a new one)
+UNSURE = re.compile(r"\b(dunno|idk|don'?t know|do not know|not sure|unsure|no idea|can'?t remember|"
+                    r"cannot remember|don'?t remember|maybe|not certain)\b", re.I)
+
+
 def read_patient_type(text: str) -> Optional[str]:
     """'new' or 'returning' from the patient's answer, or None."""
     text = text or ""
