@@ -14,6 +14,7 @@ with the variable's name, rather than being replaced by the default.
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import typing
@@ -247,22 +248,9 @@ class Settings:
         """The settings from ``environ`` (default: the process's environment); a blank
         value counts as unset. Raises SettingsError naming every unreadable value."""
         env = os.environ if environ is None else environ
-        groups: dict[str, Any] = {}
-        problems: list[str] = []
-        for slot in fields(cls):
-            values = {}
-            for item in fields(GROUPS[slot.name]):
-                variable: Variable = item.metadata["variable"]
-                text = (env.get(variable.name) or "").strip()
-                if text:
-                    try:
-                        values[item.name] = _parse(item.metadata["kind"], text, variable.name)
-                    except SettingsError as error:
-                        problems.append(str(error))
-            groups[slot.name] = GROUPS[slot.name](**values)
-        if problems:
-            raise SettingsError("; ".join(problems))
-        return cls(**groups)
+        # read on every turn (actions, tokens, webhooks): parsed once per distinct set
+        # of values, so a changed environment (tests) is still read afresh
+        return _parsed(tuple((env.get(v.name) or "").strip() for v in VARIABLES))
 
     @staticmethod
     def is_set(name: str, environ: Optional[Mapping[str, str]] = None) -> bool:
@@ -281,6 +269,27 @@ GROUPS: dict[str, type] = {
 }
 VARIABLES: tuple[Variable, ...] = tuple(v for cls in GROUPS.values() for v in cls.VARIABLES)  # type: ignore[attr-defined]
 _BY_NAME = {variable.name: variable for variable in VARIABLES}
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(texts: tuple[str, ...]) -> Settings:
+    """The settings from the variables' texts, in VARIABLES' order ("" = default)."""
+    given = dict(zip((v.name for v in VARIABLES), texts, strict=True))
+    groups: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, group_class in GROUPS.items():
+        values = {}
+        for item in fields(group_class):
+            variable: Variable = item.metadata["variable"]
+            if given[variable.name]:
+                try:
+                    values[item.name] = _parse(item.metadata["kind"], given[variable.name], variable.name)
+                except SettingsError as error:
+                    problems.append(str(error))
+        groups[name] = group_class(**values)
+    if problems:
+        raise SettingsError("; ".join(problems))
+    return Settings(**groups)
 
 
 def markdown_table() -> str:
