@@ -12,6 +12,7 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -73,13 +74,14 @@ def test_a_staff_reply_from_the_console_reaches_a_widget_on_the_other_replica(de
     from tests.test_socketio_channel import Patient
 
     password = "container-test-" + "p" * 16
+    username = f"tester-{uuid.uuid4().hex[:8]}"  # its own, so the test can be run again on one layout
     subprocess.run([*deployment.podman, "exec", "-i", deployment.container("staff"), "python", "-m", "staff",
-                    "create-user", "tester", "--name", "Tess", "--password-stdin"],
+                    "create-user", username, "--name", "Tess", "--password-stdin"],
                    input=password, text=True, capture_output=True, check=True, timeout=60)
     console = requests.Session()
     page = console.get(f"{deployment.staff_url}/login", timeout=10)
     signed_in = console.post(f"{deployment.staff_url}/login", timeout=10, data={
-        "username": "tester", "password": password, "csrf_token": _csrf(page.text)})
+        "username": username, "password": password, "csrf_token": _csrf(page.text)})
     assert signed_in.status_code == 200 and signed_in.url.endswith("/conversations"), signed_in.url
 
     first = deployment.container("rasa-1")
