@@ -124,10 +124,11 @@ run: $(MODEL) $(WIDGET_BUNDLE) | var
 	@$(PY) -m clinic_assistant.migrations
 	$(BIN)/honcho start -f Procfile
 
-# A staff console account: make staff-user STAFF_USER=anna STAFF_NAME="Anna"
+# A staff console account: make staff-user STAFF_USER=anna STAFF_NAME="Anna" STAFF_ROLE=admin
+# (roles: front_desk, clinician, admin; the first account should be an admin)
 staff-user: | $(INSTALLED)
-	@test -n "$(STAFF_USER)" || { echo "usage: make staff-user STAFF_USER=name [STAFF_NAME=\"Shown name\"]" >&2; exit 2; }
-	$(PY) -m staff create-user "$(STAFF_USER)" --name "$(STAFF_NAME)"
+	@test -n "$(STAFF_USER)" -a -n "$(STAFF_ROLE)" || { echo "usage: make staff-user STAFF_USER=name STAFF_ROLE=front_desk|clinician|admin [STAFF_NAME=\"Shown name\"]" >&2; exit 2; }
+	$(PY) -m staff create-user "$(STAFF_USER)" --role "$(STAFF_ROLE)" --name "$(STAFF_NAME)"
 
 # --- make test ---------------------------------------------------------------------
 lint: | $(INSTALLED)

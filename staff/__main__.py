@@ -1,6 +1,10 @@
 """The staff console's commands (run with the project's Python: `.venv/bin/python -m staff`).
 
-    create-user USERNAME [--name "Display name"]   asks for the password twice
+    create-user USERNAME --role ROLE [--name "Display name"]
+                                                   asks for the password twice; ROLE is
+                                                   front_desk, clinician or admin
+    set-role USERNAME ROLE                         another role (from its next request on)
+    roles                                          who may do what (Markdown table)
     set-password USERNAME                          new password; ends that user's sessions
     deactivate-user USERNAME                       no more sign-ins; ends that user's sessions
     serve [--host 127.0.0.1] [--port 8081]         the web app (waitress)
@@ -9,7 +13,7 @@
 
 `--password-stdin` reads the password from standard input instead (for scripts).
 Settings (DATABASE_URL, STAFF_SECRET_KEY, ...) come from the environment; see
-.env.example. `make staff-user USER=name` runs create-user with `make run`'s settings.
+.env.example. `make staff-user STAFF_USER=name STAFF_ROLE=role` runs create-user with `make run`'s settings.
 The account commands are recorded in the audit log as done by "command line".
 """
 from __future__ import annotations
@@ -21,7 +25,7 @@ import sys
 from clinic_assistant.clinic.forget import sweep_orphan_contacts
 from clinic_assistant.clinic.db import engine_for
 from clinic_assistant.settings import Settings
-from staff import accounts, audit, conversations, live
+from staff import accounts, audit, conversations, live, roles
 
 
 
@@ -34,13 +38,25 @@ def read_password(from_stdin: bool) -> str:
     return first
 
 
+def _role(text: str) -> str:
+    try:
+        return roles.check_role(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m staff", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create-user", help="make a staff account")
     create.add_argument("username")
+    create.add_argument("--role", required=True, type=_role, help=", ".join(roles.ROLES))
     create.add_argument("--name", default="", help="name shown to patients with replies")
     create.add_argument("--password-stdin", action="store_true")
+    set_role = commands.add_parser("set-role", help="give a staff member another role")
+    set_role.add_argument("username")
+    set_role.add_argument("role", type=_role, help=", ".join(roles.ROLES))
+    commands.add_parser("roles", help="who may do what")
     password = commands.add_parser("set-password", help="change a staff member's password")
     password.add_argument("username")
     password.add_argument("--password-stdin", action="store_true")
@@ -55,15 +71,24 @@ def main(argv: list[str] | None = None) -> None:
     forget = commands.add_parser("forget", help="delete one conversation everywhere")
     forget.add_argument("conversation_id")
     args = parser.parse_args(argv)
+    if args.command == "roles":
+        print(roles.table())
+        return
 
     settings = Settings.from_env()
     engine = engine_for(settings.database.url)
-    if args.command in ("create-user", "set-password", "deactivate-user"):
+    if args.command in ("create-user", "set-password", "deactivate-user", "set-role"):
         try:
             if args.command == "create-user":
                 name = accounts.check_new_account(args.username, "x" * accounts.MIN_PASSWORD_LENGTH)
-                name = accounts.create_user(engine, name, read_password(args.password_stdin), args.name).username
-                print(f"Created staff account '{name}'.")
+                name = accounts.create_user(engine, name, read_password(args.password_stdin), args.name,
+                                            args.role).username
+                print(f"Created staff account '{name}' ({roles.LABELS[args.role]}).")
+                name = f"{name} ({args.role})"
+            elif args.command == "set-role":
+                name = accounts.set_role(engine, args.username, args.role)
+                print(f"'{name}' is now {roles.LABELS[args.role]}.")
+                name = f"{name} -> {args.role}"
             elif args.command == "set-password":
                 name = accounts.set_password(engine, args.username, read_password(args.password_stdin))
                 print(f"Password changed for '{name}'; their sessions were ended.")

@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from clinic_assistant.clinic.db import staff_sessions, staff_users
+from staff import roles
 
 MIN_PASSWORD_LENGTH = 12
 MAX_FAILED_LOGINS = 5
@@ -47,6 +48,10 @@ class StaffMember:
     id: int
     username: str
     display_name: str
+    role: str = roles.FRONT_DESK
+
+    def may(self, action: str) -> bool:
+        return roles.allows(self.role, action)
 
 
 @dataclass(frozen=True)
@@ -76,17 +81,45 @@ def check_new_account(username: str, password: str) -> str:
 
 
 def create_user(engine: sa.engine.Engine, username: str, password: str,
-                display_name: str = "") -> StaffMember:
+                display_name: str = "", role: str = roles.FRONT_DESK) -> StaffMember:
     name = check_new_account(username, password)
+    try:
+        role = roles.check_role(role)
+    except ValueError as error:
+        raise AccountError(str(error)) from None
     with engine.begin() as conn:
         if conn.execute(sa.select(staff_users.c.id).where(staff_users.c.username == name)).first():
             raise AccountError(f"the username '{name}' is taken")
         result = conn.execute(staff_users.insert().values(
             username=name, display_name=(display_name.strip() or name)[:80],
             password_hash=hasher.hash(password), created_at=now_utc(),
-            failed_logins=0, active=True,
+            failed_logins=0, active=True, role=role,
         ))
-        return StaffMember(int(result.inserted_primary_key[0]), name, display_name.strip() or name)
+        return StaffMember(int(result.inserted_primary_key[0]), name, display_name.strip() or name, role)
+
+
+def set_role(engine: sa.engine.Engine, username: str, role: str) -> str:
+    """Gives an account another role (from its next request on); returns its username."""
+    name = username.strip().lower()
+    try:
+        role = roles.check_role(role)
+    except ValueError as error:
+        raise AccountError(str(error)) from None
+    with engine.begin() as conn:
+        if conn.execute(staff_users.update().where(staff_users.c.username == name)
+                        .values(role=role)).rowcount == 0:
+            raise AccountError(f"no account '{name}'")
+    return name
+
+
+def list_users(engine: sa.engine.Engine) -> list[dict[str, Any]]:
+    """Every account, active first, by username (no password hashes)."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(
+            staff_users.c.username, staff_users.c.display_name, staff_users.c.role,
+            staff_users.c.active, staff_users.c.created_at, staff_users.c.locked_until,
+        ).order_by(staff_users.c.active.desc(), staff_users.c.username)).mappings().all()
+    return [dict(row) for row in rows]
 
 
 def set_password(engine: sa.engine.Engine, username: str, password: str) -> str:
@@ -150,7 +183,7 @@ def authenticate(engine: sa.engine.Engine, username: str, password: str,
             values["password_hash"] = hasher.hash(password)
         if conn.execute(staff_users.update().where(open_account).values(**values)).rowcount == 0:
             return LoginResult(None)  # locked or deactivated meanwhile
-        return LoginResult(StaffMember(row["id"], row["username"], row["display_name"]))
+        return LoginResult(StaffMember(row["id"], row["username"], row["display_name"], row["role"]))
 
 
 def _count_failure(conn: sa.engine.Connection, user_id: int, open_account: Any,
@@ -199,13 +232,13 @@ def session_member(engine: sa.engine.Engine, token: str) -> Optional[StaffMember
     with engine.connect() as conn:
         row = conn.execute(
             sa.select(staff_users.c.id, staff_users.c.username, staff_users.c.display_name,
-                      staff_users.c.active, staff_sessions.c.expires_at)
+                      staff_users.c.role, staff_users.c.active, staff_sessions.c.expires_at)
             .join(staff_users, staff_users.c.id == staff_sessions.c.user_id)
             .where(staff_sessions.c.token_hash == _token_hash(token))
         ).mappings().first()
     if row is None or not row["active"] or _aware(row["expires_at"]) <= now_utc():
         return None
-    return StaffMember(row["id"], row["username"], row["display_name"])
+    return StaffMember(row["id"], row["username"], row["display_name"], row["role"])
 
 
 def end_session(engine: sa.engine.Engine, token: str) -> None:

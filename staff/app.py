@@ -1,17 +1,18 @@
 """The staff console's web app (Flask): the app-wide parts. Deny by default: every page
-but the login page needs a signed-in staff member; every form carries a CSRF token
-(Flask-WTF). The pages are blueprints in staff/views/."""
+but the login page needs a signed-in staff member whose role allows the action the page
+names (staff/roles.py; a page that names none is refused to all); every form carries a
+CSRF token (Flask-WTF). The pages are blueprints in staff/views/."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
-from flask import Flask, Response, abort, g, redirect, render_template, request, session, url_for
+from flask import Flask, Response, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from clinic_assistant.clinic.db import engine_for
 from clinic_assistant.settings import Settings
-from staff import accounts, views
+from staff import accounts, audit, roles, views
 from staff.console import EXTENSION, Console, ConversationIdConverter, console
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "token"}
@@ -53,6 +54,14 @@ def require_staff() -> Optional[Response]:
             abort(401)
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     g.member = member
+    if request.endpoint is None:  # no such page: 404 (or 405) from the routing
+        return None
+    action = roles.action_of(current_app.view_functions.get(request.endpoint))
+    if action is None or not member.may(action):
+        audit.record(console().engine, member.username, "refused", None,
+                     f"{request.method} {request.path[:200]} ({action or 'no action named'})")
+        abort(403, roles.REFUSED.format(role=roles.LABELS.get(member.role, member.role),
+                                        action=roles.ACTIONS.get(action or "", "this page")))
     return None
 
 
@@ -106,6 +115,7 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
         "This form had expired or did not come from this console. "
         "Go back, reload the page and try again.")))
     app.register_error_handler(401, lambda _: _error_page(401, "Please sign in first."))
+    app.register_error_handler(403, lambda error: _error_page(403, error.description))
     app.register_error_handler(404, lambda _: _error_page(404, "There is no such page or item."))
     app.add_url_rule("/health", "health", lambda: {"status": "ok"})
     views.register(app)
@@ -113,6 +123,7 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
 
     @app.context_processor
     def template_helpers() -> dict[str, Any]:
-        return {"member": getattr(g, "member", None), "clinic": console().profile().name}
+        return {"member": getattr(g, "member", None), "clinic": console().profile().name,
+                "role_label": lambda role: roles.LABELS.get(role, role)}
 
     return app

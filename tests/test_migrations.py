@@ -17,6 +17,17 @@ from clinic_assistant import migrations
 
 PROJECT = Path(__file__).resolve().parent.parent
 ADDED_SINCE_THE_BASELINE = {"email_outbox"}  # 0002
+COLUMNS_ADDED_SINCE_THE_BASELINE = {"staff_users": {"role"}}  # 0003
+
+
+def tables_of_the_release_before_migrations() -> sa.MetaData:
+    """db.py's tables as the release before migrations made them (without what was added since)."""
+    old = sa.MetaData()
+    for name, table in db.metadata.tables.items():
+        if name not in ADDED_SINCE_THE_BASELINE:
+            dropped = COLUMNS_ADDED_SINCE_THE_BASELINE.get(name, set())
+            sa.Table(name, old, *(column.copy() for column in table.columns if column.name not in dropped))
+    return old
 
 
 def revision_of(url: str) -> "str | None":
@@ -51,8 +62,12 @@ def test_a_database_of_the_release_before_migrations_is_upgraded_with_its_data(d
     # the previous release made its tables with create_all and kept no revision; tables
     # added since (by later migrations) did not exist then
     engine = sa.create_engine(database_url, future=True)
-    db.metadata.create_all(engine, tables=[table for name, table in db.metadata.tables.items()
-                                           if name not in ADDED_SINCE_THE_BASELINE])
+    old = tables_of_the_release_before_migrations()
+    old.create_all(engine)
+    with engine.begin() as connection:  # an account of then: it could do everything
+        connection.execute(old.tables["staff_users"].insert().values(
+            username="anna", display_name="Anna", password_hash="x", active=True, failed_logins=0,
+            created_at=datetime(2026, 11, 30, 17, 0, tzinfo=timezone.utc)))
     request_id = db.create_booking_request(
         engine, conversation_id="web:abc", channel="socketio", name="Priya Shah", phone="+17805550142",
         email=None, preferred_times="mornings", reason="neck pain", patient_type="new",
@@ -68,6 +83,8 @@ def test_a_database_of_the_release_before_migrations_is_upgraded_with_its_data(d
                                  .where(db.booking_requests.c.id == request_id)).one()
     assert tuple(row) == ("Priya Shah", "neck pain")
     assert "email_outbox" in sa.inspect(upgraded).get_table_names()
+    with upgraded.connect() as connection:  # so it is an administrator now (0003)
+        assert connection.execute(sa.select(db.staff_users.c.role)).scalars().all() == ["admin"]
     # and a second process starting on it changes nothing
     assert migrations.upgrade(upgraded) == migrations.head()
 

@@ -110,6 +110,8 @@ staff_users = sa.Table(
     sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
     sa.Column("locked_until", sa.DateTime(timezone=True)),
     sa.Column("active", sa.Boolean, nullable=False, default=True),
+    # staff/roles.py: front_desk, clinician or admin (accounts made before roles: admin)
+    sa.Column("role", sa.String(20), nullable=False, server_default="front_desk"),
 )
 
 # Signed-in staff: the cookie holds a random token, this table only its SHA-256.

@@ -1,14 +1,14 @@
 """The console's pages, one Flask blueprint per concern. Each view reads and writes
 through the module that owns the data (staff/conversations.py, queues.py, improve.py,
-exports.py, accounts.py) and records what it showed or changed (staff/audit.py)."""
+exports.py, accounts.py; who may: roles.py) and records what it showed or changed (staff/audit.py)."""
 from __future__ import annotations
 
 from flask import Flask
 
-from staff.views import auth, conversations, exports, improve, queues
+from staff.views import accounts, auth, conversations, exports, improve, queues
 
 BLUEPRINTS = (auth.blueprint, conversations.blueprint, queues.blueprint, improve.blueprint,
-              exports.blueprint)
+              exports.blueprint, accounts.blueprint)
 
 
 def register(app: Flask) -> None:

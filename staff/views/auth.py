@@ -7,6 +7,7 @@ from flask import Blueprint, g, redirect, render_template, request, session, url
 
 from staff import accounts, audit
 from staff.console import console, local_path
+from staff.roles import needs
 
 blueprint = Blueprint("auth", __name__)
 
@@ -36,6 +37,7 @@ def login() -> Any:
 
 
 @blueprint.post("/logout")
+@needs("sign_out")
 def logout() -> Any:
     engine = console().engine
     accounts.end_session(engine, session.get("token", ""))

@@ -13,6 +13,7 @@ from staff import audit, conversations, live, queues
 from staff.console import console
 from staff.improve import answer_intents
 from staff.privacy import PHONE_MASK, hide_contacts, mask
+from staff.roles import needs
 
 blueprint = Blueprint("conversations", __name__)
 
@@ -51,11 +52,13 @@ def back_to(conversation_id: str, anchor: str = "") -> Any:
 
 
 @blueprint.get("/")
+@needs("read_conversations")
 def home() -> Any:
     return redirect(url_for("conversations.conversation_list"))
 
 
 @blueprint.get("/conversations")
+@needs("read_conversations")
 def conversation_list() -> Any:
     clinic = console()
     filters = filters_from(request.args)
@@ -102,6 +105,7 @@ def show_transcript(conversation_id: str, revealed: bool) -> Any:
 
 
 @blueprint.get("/conversations/<conversation:conversation_id>")
+@needs("read_conversations")
 def conversation(conversation_id: str) -> Any:
     page = show_transcript(conversation_id, revealed=False)
     audit.record(console().engine, g.member.username, "view_transcript", conversation_id)
@@ -109,6 +113,7 @@ def conversation(conversation_id: str) -> Any:
 
 
 @blueprint.post("/conversations/<conversation:conversation_id>/reveal")
+@needs("reveal_contacts")
 def reveal(conversation_id: str) -> Any:
     page = show_transcript(conversation_id, revealed=True)
     audit.record(console().engine, g.member.username, "reveal_contacts", conversation_id)
@@ -116,6 +121,7 @@ def reveal(conversation_id: str) -> Any:
 
 
 @blueprint.post("/conversations/<conversation:conversation_id>/reply")
+@needs("reply")
 def reply(conversation_id: str) -> Any:
     text = request.form.get("text", "").strip()
     if not text:
@@ -129,6 +135,7 @@ def reply(conversation_id: str) -> Any:
 
 
 @blueprint.post("/conversations/<conversation:conversation_id>/hand-back")
+@needs("reply")
 def hand_back(conversation_id: str) -> Any:
     clinic = console()
     outcome = live.hand_back(clinic.settings, conversation_id, g.member.display_name)
@@ -140,6 +147,7 @@ def hand_back(conversation_id: str) -> Any:
 
 
 @blueprint.post("/conversations/<conversation:conversation_id>/review")
+@needs("review")
 def review(conversation_id: str) -> Any:
     engine = console().engine
     conversations.set_reviewed(engine, conversation_id, g.member.username,
@@ -149,6 +157,7 @@ def review(conversation_id: str) -> Any:
 
 
 @blueprint.post("/conversations/<conversation:conversation_id>/forget")
+@needs("forget")
 def forget(conversation_id: str) -> Any:
     if request.form.get("confirm") != conversation_id:
         flash("To forget a conversation, type its id in the box to confirm.", "error")

@@ -7,11 +7,13 @@ from flask import Blueprint, Response, abort, g, request
 from staff import audit, exports, improve
 from staff.console import console
 from staff.views.conversations import filters_from
+from staff.roles import needs
 
 blueprint = Blueprint("exports", __name__)
 
 
 @blueprint.get("/exports/nlu.yml")
+@needs("export")
 def export_nlu() -> Response:
     engine = console().engine
     marked = improve.marked_messages(engine)
@@ -22,6 +24,7 @@ def export_nlu() -> Response:
 
 
 @blueprint.get("/exports/conversations.<fmt>")
+@needs("export")
 def export_conversations(fmt: str) -> Response:
     if fmt not in ("csv", "json"):
         abort(404)

@@ -9,11 +9,13 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from staff import audit, conversations, improve
 from staff.console import console
 from staff.privacy import mask
+from staff.roles import needs
 
 blueprint = Blueprint("improve", __name__)
 
 
 @blueprint.get("/improve")
+@needs("improve")
 def improve_page() -> Any:
     clinic = console()
     marked = improve.marked_messages(clinic.engine)
@@ -25,6 +27,7 @@ def improve_page() -> Any:
 
 
 @blueprint.post("/conversations/<conversation:conversation_id>/mark")
+@needs("improve")
 def mark(conversation_id: str) -> Any:
     clinic = console()
     choice = request.form.get("intent", "")

@@ -10,6 +10,7 @@ from clinic_assistant.clinic.db import BOOKING_STATUSES, HANDOFF_STATUSES
 from staff import audit, queues
 from staff.console import console, local_path
 from staff.privacy import hide_contacts
+from staff.roles import needs
 
 blueprint = Blueprint("queues", __name__)
 
@@ -30,6 +31,7 @@ def show_queues(status: str, revealed: Optional[tuple[str, int]] = None) -> str:
 
 
 @blueprint.get("/queues")
+@needs("queues")
 def queue_page() -> Any:
     status = queue_status(request.args.get("status"))
     page = show_queues(status)
@@ -38,6 +40,7 @@ def queue_page() -> Any:
 
 
 @blueprint.post("/queues/<kind>/<int:item_id>/reveal")
+@needs("reveal_contacts")
 def reveal_queue_item(kind: str, item_id: int) -> Any:
     item = queues.item(console().engine, kind, item_id)
     if item is None:
@@ -49,6 +52,7 @@ def reveal_queue_item(kind: str, item_id: int) -> Any:
 
 
 @blueprint.post("/queues/<kind>/<int:item_id>/status")
+@needs("queues")
 def change_status(kind: str, item_id: int) -> Any:
     engine = console().engine
     try:

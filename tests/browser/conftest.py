@@ -151,7 +151,7 @@ def staff_console(widget_site: WidgetSite) -> Iterator[str]:
         RASA_URL=widget_site.bot_url,
     )
     made = subprocess.run(
-        [sys.executable, "-m", "staff", "create-user", STAFF_USER, "--name", "Anna", "--password-stdin"],
+        [sys.executable, "-m", "staff", "create-user", STAFF_USER, "--role", "admin", "--name", "Anna", "--password-stdin"],
         input=STAFF_PASSWORD + "\n", capture_output=True, text=True, cwd=PROJECT, env=env, timeout=120,
     )
     assert made.returncode == 0, made.stderr

@@ -112,6 +112,19 @@ def test_staff_find_a_handoff_reply_live_and_hand_back(
     # the reply is part of the conversation's record: a reload shows it
     page.reload()
     expect(page.locator(".msg.staff .text")).to_have_text("Hi Ann, this is Anna at the clinic. How can I help?")
+
+    # Anna, an administrator, makes a front-desk account in the console
+    staff.get_by_role("link", name="Accounts").click()
+    expect(staff.get_by_role("heading", name="Staff accounts")).to_be_visible()
+    staff.get_by_label("Username").fill("fay")
+    staff.get_by_label("Name shown to patients with replies").fill("Fay")
+    staff.get_by_label("Role", exact=True).select_option("front_desk")
+    staff.get_by_label("Password (at least 12 characters)").fill("a long enough pass")
+    staff.get_by_label("Same password again").fill("a long enough pass")
+    staff.get_by_role("button", name="Make the account").click()
+    expect(staff.get_by_role("status")).to_have_text("Made the account 'fay' (Front desk).")
+    expect(staff.locator("tr", has_text="fay")).to_contain_text("Front desk")
+    assert serious(staff) == [], "accounts"
     staff_context.close()
 
 

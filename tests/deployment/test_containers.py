@@ -76,7 +76,7 @@ def test_a_staff_reply_from_the_console_reaches_a_widget_on_the_other_replica(de
     password = "container-test-" + "p" * 16
     username = f"tester-{uuid.uuid4().hex[:8]}"  # its own, so the test can be run again on one layout
     subprocess.run([*deployment.podman, "exec", "-i", deployment.container("staff"), "python", "-m", "staff",
-                    "create-user", username, "--name", "Tess", "--password-stdin"],
+                    "create-user", username, "--role", "front_desk", "--name", "Tess", "--password-stdin"],
                    input=password, text=True, capture_output=True, check=True, timeout=60)
     console = requests.Session()
     page = console.get(f"{deployment.staff_url}/login", timeout=10)

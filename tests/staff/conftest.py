@@ -86,7 +86,7 @@ def conversations() -> dict[str, list[Any]]:
 @pytest.fixture
 def clinic_db(database_url: str) -> str:
     """A database with the conversations above, a handoff ticket, a booking request and
-    one staff account ("anna")."""
+    one staff account ("anna", an administrator)."""
     store = UrlSQLTrackerStore(domain=Domain.load(str(PROJECT_ROOT / "domain")), db_url=database_url)
 
     async def save_all() -> None:
@@ -102,7 +102,7 @@ def clinic_db(database_url: str) -> str:
     create_booking_request(engine, conversation_id="conv-booking", channel="socketio", name="Bo Lee",
                            phone="+17805550199", email=None, preferred_times="Tuesday afternoon",
                            reason="jaw pain", patient_type="new", now=NOW - timedelta(days=3))
-    accounts.create_user(engine, "anna", PASSWORD, "Anna")
+    accounts.create_user(engine, "anna", PASSWORD, "Anna", role="admin")
     return database_url
 
 

@@ -64,13 +64,17 @@ def test_a_locked_account_gets_the_same_answer_as_a_wrong_password(client: Any) 
 
 # --- account commands ------------------------------------------------------------
 def test_account_commands_are_recorded_with_the_target_account(clinic_db: str) -> None:
-    made = run_command(clinic_db, "create-user", "bea", "--password-stdin", stdin="a long enough pass\n")
+    made = run_command(clinic_db, "create-user", "bea", "--role", "front_desk", "--password-stdin",
+                       stdin="a long enough pass\n")
     assert made.returncode == 0, made.stderr
     changed = run_command(clinic_db, "set-password", "bea", "--password-stdin", stdin="another long pass\n")
     assert changed.returncode == 0, changed.stderr
-    for action in ("create_user", "set_password"):
+    moved = run_command(clinic_db, "set-role", "bea", "clinician")
+    assert moved.returncode == 0, moved.stderr
+    for action, detail in (("create_user", "bea (front_desk)"), ("set_password", "bea"),
+                           ("set_role", "bea -> clinician")):
         rows = audit(clinic_db, action)
-        assert [(row["username"], row["detail"]) for row in rows] == [("command line", "bea")]
+        assert [(row["username"], row["detail"]) for row in rows] == [("command line", detail)]
 
 
 def test_deactivating_an_account_ends_its_sessions_and_is_recorded(signed_in: Any, clinic_db: str) -> None:

@@ -287,15 +287,26 @@ def test_the_retention_command_deletes_old_conversations(clinic_db: str) -> None
 
 
 def test_the_create_user_command(clinic_db: str) -> None:
-    made = run_command(clinic_db, "create-user", "Bea", "--name", "Bea M.", "--password-stdin",
-                       stdin="a long enough pass\n")
+    made = run_command(clinic_db, "create-user", "Bea", "--role", "clinician", "--name", "Bea M.",
+                       "--password-stdin", stdin="a long enough pass\n")
     assert made.returncode == 0, made.stderr
     member = accounts.authenticate(engine_for(clinic_db), "bea", "a long enough pass").member
-    assert member is not None and member.display_name == "Bea M."
-    short = run_command(clinic_db, "create-user", "cy", "--password-stdin", stdin="short\n")
+    assert member is not None and member.display_name == "Bea M." and member.role == "clinician"
+    short = run_command(clinic_db, "create-user", "cy", "--role", "admin", "--password-stdin", stdin="short\n")
     assert short.returncode != 0 and "at least 12 characters" in short.stderr
-    taken = run_command(clinic_db, "create-user", "anna", "--password-stdin", stdin="another long pass\n")
+    taken = run_command(clinic_db, "create-user", "anna", "--role", "admin", "--password-stdin",
+                        stdin="another long pass\n")
     assert taken.returncode != 0 and "taken" in taken.stderr
+    # a role is not optional, and a wrong one says which there are; nothing is made
+    for role_args in ([], ["--role", "boss"]):
+        refused = run_command(clinic_db, "create-user", "dee", *role_args, "--password-stdin",
+                              stdin="a long enough pass\n")
+        assert refused.returncode == 2 and "--role" in refused.stderr, refused.stderr
+    assert "front_desk, clinician, admin" in refused.stderr
+    assert accounts.authenticate(engine_for(clinic_db), "dee", "a long enough pass").member is None
+    moved = run_command(clinic_db, "set-role", "bea", "front-desk")
+    assert moved.returncode == 0 and "Front desk" in moved.stdout, moved.stderr
+    assert accounts.authenticate(engine_for(clinic_db), "bea", "a long enough pass").member.role == "front_desk"
 
 
 def test_the_console_refuses_to_start_without_a_real_secret_key(settings: Any) -> None:
