@@ -1,13 +1,14 @@
 """The clinic profile as the actions see it: read through the one settings object."""
 from __future__ import annotations
 
-from clinic_assistant.clinic.profile import ClinicProfile, current_profile
-from clinic_assistant.settings import Settings
+from clinic_assistant.clinic.details import live_profile
+from clinic_assistant.clinic.profile import ClinicProfile
 
 
 def clinic_profile() -> ClinicProfile:
-    """The clinic profile named by the settings (re-read when the file changes)."""
-    return current_profile(Settings.from_env().clinic.profile)
+    """The clinic's details as they are now: the profile file (re-read when it changes)
+    with the newest version approved in the staff console over it."""
+    return live_profile()
 
 
 def clinic_slots() -> dict[str, str]:

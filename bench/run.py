@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import accuracy, load, training
+from bench import details as details_bench
 from tests.harness import cluster as local_cluster
 from tests.harness.servers import PROJECT, running_bot
 
@@ -40,6 +41,7 @@ TARGETS = {
     "cold_start_s": ("≤", 10.0),
     "training_s": ("≤", 120.0),
     "answer_edit_s": ("≤", 20.0),
+    "details_approve_s": ("≤", 5.0),
 }
 
 
@@ -121,6 +123,7 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         "cold_start_s": ("cold start to first answer", "{:.1f} s", "≤ 10 s"),
         "training_s": ("full training (empty cache)", "{:.0f} s", "≤ 120 s"),
         "answer_edit_s": ("answer-text edit live", "{:.1f} s", "≤ 20 s"),
+        "details_approve_s": ("clinic details: approve to live (worst of 6)", "{:.1f} s", "≤ 5 s"),
     }
     failed = sum(row.get("errors", 0) for row in report.get("latency", []))
     if failed:  # a speed figure of refused requests measures nothing
@@ -185,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             cold = load.cold_start(PROJECT / "models" / "clinic.tar.gz", Path(tmp) / "cold.db", action_url)
             print("==> answer edit to live", flush=True)
             edit = training.answer_edit_seconds(action_url, Path(tmp) / "edit.db")
+    print("==> clinic details: approve to live", flush=True)
+    approved_details = details_bench.run()
     cluster_rows: list[dict[str, Any]] = []
     missing = local_cluster.missing_servers()
     if missing:
@@ -201,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     report["latency"] = ours_rows + cluster_rows + default_rows
     report["memory"] = memory
     report["answer_edit"] = edit
+    report["details_approve"] = approved_details
 
     def row(rows: list[dict[str, Any]], turn: str, level: int) -> dict[str, Any]:
         return next(r for r in rows if r["turn"] == turn and r["concurrency"] == level)
@@ -219,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         "cold_start_s": cold,
         "training_s": full_training,
         "answer_edit_s": edit["seconds"],
+        "details_approve_s": approved_details["seconds"],
     }
     (out / "report.json").write_text(json.dumps(report, indent=2, default=str))
     charts(report, out)

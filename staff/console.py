@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from flask import current_app
 from werkzeug.routing import BaseConverter, ValidationError
 
-from clinic_assistant.clinic.profile import ClinicProfile, current_profile
+from clinic_assistant.clinic.details import live_profile
+from clinic_assistant.clinic.profile import ClinicProfile
 from clinic_assistant.settings import Settings
 from staff.privacy import e164
 
@@ -27,7 +28,8 @@ class Console:
     engine: sa.engine.Engine
 
     def profile(self) -> ClinicProfile:
-        return current_profile(self.settings.clinic.profile)
+        """The clinic's details as the bot states them now (clinic_assistant/clinic/details.py)."""
+        return live_profile(self.settings)
 
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.profile().timezone)

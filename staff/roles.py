@@ -27,10 +27,12 @@ ACTIONS: dict[str, str] = {
     "export": "download conversations (CSV, JSON) and marked messages (NLU YAML)",
     "forget": "delete a conversation everywhere",
     "accounts": "create accounts, change roles, deactivate accounts",
+    "propose_changes": "propose a change to the clinic's details (hours, closures, contact details)",
+    "approve_details": "approve, reject or restore the clinic's details (never one's own proposal)",
 }
 
 _FRONT_DESK = frozenset({"sign_out", "read_conversations", "reveal_contacts", "reply", "review",
-                         "queues", "improve"})
+                         "queues", "improve", "propose_changes", "approve_details"})
 PERMISSIONS: dict[str, frozenset[str]] = {
     FRONT_DESK: _FRONT_DESK,
     CLINICIAN: _FRONT_DESK,

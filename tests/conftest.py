@@ -19,6 +19,12 @@ FIXTURES = TESTS / "fixtures"
 os.environ.setdefault("CONVERSATION_ID_SECRET", secrets.token_urlsafe(48))
 # the bot's staff channel (replies, hand-back, forget) in the servers the tests start
 os.environ.setdefault("STAFF_API_TOKEN", secrets.token_urlsafe(48))
+# actions run in this process read the clinic's details from the database
+# (clinic_assistant/clinic/details.py): a database of this run, never make run's var/
+if "DATABASE_URL" not in os.environ:
+    import tempfile
+
+    os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp(prefix='clinic-tests-')}/tests.db"
 
 
 @pytest.fixture

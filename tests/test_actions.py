@@ -19,6 +19,7 @@ TEST_PROFILE_SLOTS = {
     "clinic_address": "1 Test Road",
     "clinic_booking_link": "https://test.example/book",
     "clinic_hours": "Monday to Tuesday 9 a.m. to 5 p.m.; Saturday 10 a.m. to 2:30 p.m.",
+    "clinic_notice": "",  # no closure in it
 }
 
 

@@ -165,6 +165,24 @@ message_marks = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# The clinic's details as staff edit them in the console (clinic_assistant/clinic/details.py):
+# each change is proposed, then approved (or rejected) by a second person; the newest
+# approved one is what the bot says, over clinic/profile.yml.
+clinic_detail_versions = sa.Table(
+    "clinic_detail_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("details", sa.Text, nullable=False),  # JSON: phone, email, address, booking_link, hours, closures
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False, index=True),  # proposed | approved | rejected
+    sa.Column("based_on", sa.Integer),  # the live version when proposed (None: the profile file)
+    sa.Column("restored_from", sa.Integer),
+    sa.Column("proposed_by", sa.String(64), nullable=False),
+    sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decided_by", sa.String(64)),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+)
+
 conversation_reviews = sa.Table(
     "conversation_reviews",
     metadata,

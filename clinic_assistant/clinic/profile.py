@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +33,61 @@ class OpeningHours:
 
 
 @dataclass(frozen=True)
+class Closure:
+    """Days the clinic is closed (``start`` to ``end``, both included), or closes early
+    on ``start`` (``closes_at``, then ``end`` is ``start``): "closed December 24-26",
+    "closing at noon on December 31". Dates in the clinic's time zone."""
+
+    start: date
+    end: date
+    closes_at: time | None = None
+    note: str = ""
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+    def text(self) -> str:
+        """As patients read it: "closed December 24 to 26 (holidays)"."""
+        if self.closes_at is not None:
+            words = f"closing at {_clock(self.closes_at)} on {_day(self.start)}"
+        elif self.start == self.end:
+            words = f"closed on {_day(self.start)}"
+        elif self.start.month == self.end.month:
+            words = f"closed {self.start:%B} {self.start.day} to {self.end.day}"
+        else:
+            words = f"closed {self.start:%B} {self.start.day} to {self.end:%B} {self.end.day}"
+        return words + (f" ({self.note})" if self.note else "")
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> "Closure":
+        if not isinstance(raw, dict) or "start" not in raw:
+            raise ProfileError(f"a closure needs at least a start date, got {raw!r}")
+        try:
+            start = date.fromisoformat(str(raw["start"]))
+            end = date.fromisoformat(str(raw.get("end") or raw["start"]))
+            closes_at = time.fromisoformat(str(raw["closes_at"])) if raw.get("closes_at") else None
+        except ValueError as error:
+            raise ProfileError(f"closure {raw!r}: dates are YYYY-MM-DD, times HH:MM ({error})") from None
+        if end < start:
+            raise ProfileError(f"closure {raw!r}: it ends before it starts")
+        if closes_at is not None and end != start:
+            raise ProfileError(f"closure {raw!r}: closing early is for one day")
+        return cls(start, end, closes_at, str(raw.get("note") or "").strip()[:80])
+
+    def as_dict(self) -> dict[str, str]:
+        raw = {"start": self.start.isoformat(), "end": self.end.isoformat()}
+        if self.closes_at is not None:
+            raw["closes_at"] = self.closes_at.strftime("%H:%M")
+        if self.note:
+            raw["note"] = self.note
+        return raw
+
+
+# how far ahead the first-contact line and the hours answer mention a closure
+NOTICE_DAYS = 3
+
+
+@dataclass(frozen=True)
 class ClinicProfile:
     """The clinic's facts, as the clinic wrote them in the profile file."""
 
@@ -45,6 +100,7 @@ class ClinicProfile:
     booking_link: str
     timezone: str = "America/Edmonton"
     hours: dict[str, OpeningHours] = field(default_factory=dict)
+    closures: tuple[Closure, ...] = ()
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "ClinicProfile":
@@ -66,6 +122,8 @@ class ClinicProfile:
             hours[day_key] = OpeningHours(time(h1, m1), time(h2, m2))
         timezone = str(raw.get("timezone") or "America/Edmonton")
         ZoneInfo(timezone)  # raises for an unknown zone
+        closures = tuple(sorted((Closure.from_dict(item) for item in raw.get("closures") or []),
+                                key=lambda closure: closure.start))
         return cls(
             name=str(raw["name"]).strip(),
             city=str(raw["city"]).strip(),
@@ -76,6 +134,7 @@ class ClinicProfile:
             booking_link=str(raw["booking_link"]).strip(),
             timezone=timezone,
             hours=hours,
+            closures=closures,
         )
 
     @classmethod
@@ -114,19 +173,42 @@ class ClinicProfile:
             parts.append(f"{label} {_clock(span.opens)} to {_clock(span.closes)}")
         return "; ".join(parts)
 
+    def hours_on(self, day: date) -> OpeningHours | None:
+        """The opening hours of one date, closures included (None: closed all day)."""
+        span = self.hours.get(DAYS[day.weekday()])
+        for closure in self.closures:
+            if span is not None and closure.covers(day):
+                if closure.closes_at is None or closure.closes_at <= span.opens:
+                    return None
+                span = OpeningHours(span.opens, min(span.closes, closure.closes_at))
+        return span
+
+    def closures_on(self, day: date) -> list[Closure]:
+        return [closure for closure in self.closures if closure.covers(day)]
+
+    def closure_notice(self, moment: datetime) -> str:
+        """The closures in effect or starting within NOTICE_DAYS days, as one sentence
+        ("Please note: we're closed December 24 to 26."), or ""."""
+        today = moment.astimezone(ZoneInfo(self.timezone)).date()
+        soon = [closure.text() for closure in self.closures
+                if closure.end >= today and closure.start <= today + timedelta(days=NOTICE_DAYS)]
+        if not soon:
+            return ""
+        return "Please note: we're " + "; ".join(soon) + "."
+
     def is_open(self, moment: datetime) -> bool:
         """Whether the clinic is open at ``moment`` (an aware datetime)."""
         local = moment.astimezone(ZoneInfo(self.timezone))
-        span = self.hours.get(DAYS[local.weekday()])
+        span = self.hours_on(local.date())
         return span is not None and span.opens <= local.time() < span.closes
 
     def next_opening(self, moment: datetime) -> datetime | None:
         """When the clinic next opens after ``moment`` (None if no hours are listed)."""
         zone = ZoneInfo(self.timezone)
         local = moment.astimezone(zone)
-        for offset in range(0, 8):
+        for offset in range(0, 8 + sum((c.end - c.start).days + 1 for c in self.closures)):
             day = (local + timedelta(days=offset)).date()
-            span = self.hours.get(DAYS[day.weekday()])
+            span = self.hours_on(day)
             if span is None:
                 continue
             opening = datetime.combine(day, span.opens, tzinfo=zone)
@@ -148,8 +230,10 @@ class ClinicProfile:
             day = DAYS[opening.weekday()].title()
         return f"{day} at {_clock(opening.time())}"
 
-    def as_slots(self) -> dict[str, str]:
-        """The slot values that responses use, e.g. ``{clinic_phone}``."""
+    def as_slots(self, moment: datetime | None = None) -> dict[str, str]:
+        """The slot values that responses use, e.g. ``{clinic_phone}``; ``clinic_notice``
+        is a closure in effect or coming soon, as a sentence after a space, or ""."""
+        notice = self.closure_notice(moment or datetime.now(ZoneInfo(self.timezone)))
         return {
             "clinic_name": self.name,
             "clinic_city": self.city,
@@ -158,7 +242,23 @@ class ClinicProfile:
             "clinic_address": self.address,
             "clinic_booking_link": self.booking_link,
             "clinic_hours": self.hours_text() or "not listed yet",
+            "clinic_notice": f" {notice}" if notice else "",
         }
+
+    def as_dict(self) -> dict[str, Any]:
+        """What ``from_dict`` reads (the details staff edit in the console)."""
+        return {
+            "name": self.name, "city": self.city, "province": self.province, "phone": self.phone,
+            "email": self.email, "address": self.address, "booking_link": self.booking_link,
+            "timezone": self.timezone,
+            "hours": {day: f"{span.opens:%H:%M}-{span.closes:%H:%M}" for day, span in self.hours.items()},
+            "closures": [closure.as_dict() for closure in self.closures],
+        }
+
+
+def _day(day: date) -> str:
+    """ "Thursday, December 24" """
+    return f"{DAYS[day.weekday()].title()}, {day:%B} {day.day}"
 
 
 def _clock(moment: time) -> str:

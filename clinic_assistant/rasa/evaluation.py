@@ -207,6 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-accuracy", type=float, default=0.0)
     parser.add_argument("--no-misses", action="store_true", help="figures only")
     args = parser.parse_args(argv)
+    if args.no_misses:  # figures only: Rasa's debug log would print each message it parses
+        import logging
+
+        from rasa.utils.log_utils import configure_structlog
+
+        configure_structlog(logging.WARNING)
     report = asyncio.run(evaluate_set(load_set(args.data), model_parser(args.model)))
     print(format_report(report, str(args.data), show_misses=not args.no_misses), flush=True)
     if report.answer_accuracy < args.min_accuracy:

@@ -21,6 +21,7 @@ from typing import Any, Optional
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 
+from clinic_assistant.clinic.details import live_profile
 from clinic_assistant.settings import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
@@ -68,4 +69,11 @@ class LiveResponsesNLG(TemplatedNaturalLanguageGenerator):
     async def generate(self, utter_action: str, tracker: Any, output_channel: str,
                        **kwargs: Any) -> Optional[dict[str, Any]]:
         self.refresh()
+        # the clinic's details as they are now (a change approved in the staff console
+        # is live within a second), over the values the conversation's slots got at its
+        # start; an action's own values still win
+        try:
+            kwargs = {**live_profile().as_slots(), **kwargs}
+        except Exception:  # noqa: BLE001 - the slots' values are still there
+            logger.exception("Could not read the clinic's current details; using the conversation's")
         return await super().generate(utter_action, tracker, output_channel, **kwargs)

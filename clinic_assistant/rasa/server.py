@@ -19,7 +19,7 @@ import os
 import sys
 from typing import Any, List
 
-from clinic_assistant.clinic.profile import current_profile
+from clinic_assistant.clinic.details import live_profile
 from clinic_assistant.clinic.session import action_failed_text, session_start_events
 from clinic_assistant.settings import Settings, SettingsError
 
@@ -34,7 +34,7 @@ def fallback_events(action_name: str) -> List[Any]:
     """The events that stand in for a custom action that failed."""
     from rasa.shared.core.events import BotUttered, Event
 
-    profile = current_profile(Settings.from_env().clinic.profile)
+    profile = live_profile()
     events: List[Any] = [
         BotUttered(
             text=action_failed_text(profile),

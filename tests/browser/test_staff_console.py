@@ -153,3 +153,78 @@ def test_the_bots_staff_channel_checks_its_requests(widget_site: WidgetSite) -> 
     # Rasa's HTTP API stays off: the staff channel is the only way in
     tracker = requests.get(f"{widget_site.bot_url}/conversations/rest:rest-patient/tracker", timeout=10)
     assert tracker.status_code == 404
+
+
+def test_front_desk_proposes_a_closure_a_clinician_approves_it_and_a_patient_sees_it(
+    browser: Any, widget_site: WidgetSite, staff_console: str,
+) -> None:
+    import time
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from clinic_assistant.clinic import details
+    from clinic_assistant.clinic.db import engine_for
+    from staff import accounts
+
+    engine = engine_for(f"sqlite:///{widget_site.bot.tracker_db}")
+    accounts.create_user(engine, "frida", STAFF_PASSWORD, "Frida", role="front_desk")
+    accounts.create_user(engine, "cleo", STAFF_PASSWORD, "Cleo", role="clinician")
+    today = datetime.now(ZoneInfo("America/Edmonton")).date()
+    label = f"{today:%A}, {today:%B} {today.day}"
+
+    def signed_in_as(username: str) -> Any:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # for axe only
+        context.set_default_timeout(20_000)
+        staff = context.new_page()
+        staff.goto(staff_console + "/login")
+        staff.get_by_label("Username").fill(username)
+        staff.get_by_label("Password").fill(STAFF_PASSWORD)
+        staff.get_by_role("button", name="Sign in").click()
+        staff.get_by_role("link", name="Clinic details").click()
+        expect(staff.get_by_role("heading", name="Clinic details", exact=True)).to_be_visible()
+        return staff
+
+    try:
+        # front desk: a closure today, with a mistake first (a phone number without its area code)
+        fay = signed_in_as("frida")
+        fay.get_by_label("Phone").fill("555-0100")
+        fay.get_by_label("First day closed").fill(today.isoformat())
+        fay.get_by_label("Last day closed").fill(today.isoformat())
+        fay.get_by_label("Note for patients (optional, like “holidays”)").fill("staff training")
+        fay.get_by_label("Why (kept with the version)").fill("training day")
+        fay.get_by_role("button", name="Propose this change").click()
+        expect(fay.locator("#problem-phone")).to_contain_text("a phone number with its area code")
+        expect(fay.get_by_label("First day closed")).to_have_value(today.isoformat())  # nothing lost
+        assert serious(fay) == [], "clinic details with a mistake"
+        fay.get_by_label("Phone").fill("(780) 555-0100")
+        fay.get_by_role("button", name="Propose this change").click()
+        expect(fay.get_by_role("status")).to_contain_text("goes live when another member of staff approves it")
+        expect(fay.get_by_text("Another member of staff approves or rejects this.")).to_be_visible()
+        assert fay.get_by_role("button", name=re.compile("Approve proposal")).count() == 0
+        fay.context.close()
+
+        # a clinician reads the change and approves it
+        cleo = signed_in_as("cleo")
+        expect(cleo.locator(".proposal .diff")).to_contain_text("note: staff training")
+        assert serious(cleo) == [], "clinic details with a proposal"
+        cleo.get_by_role("button", name=re.compile("Approve proposal")).click()
+        expect(cleo.get_by_role("status")).to_have_text("Approved: the bot uses these details now.")
+        expect(cleo.locator(".notice")).to_contain_text(f"closed on {label} (staff training)")
+        cleo.context.close()
+
+        # a patient opening the chat now is told, and asking gets the day's answer
+        patient_context = browser.new_context(viewport={"width": 1280, "height": 800})
+        patient_context.set_default_timeout(20_000)
+        patient = patient_context.new_page()
+        time.sleep(details.CHECK_EVERY_SECONDS)
+        patient.goto(widget_site.url)
+        open_chat(patient)
+        expect(patient.locator(".msg.bot .text").first).to_contain_text(
+            f"Please note: we're closed on {label} (staff training).")
+        ask(patient, "are you open today?")
+        expect(patient.locator(".msg.bot .text").last).to_contain_text(f"We're closed on {label} (staff training).")
+        settled(patient)
+        patient_context.close()
+    finally:  # the other browser tests expect the file's details
+        details.restore(engine, 0, "test", "back to the file")
+        time.sleep(details.CHECK_EVERY_SECONDS + 0.2)

@@ -33,13 +33,19 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "improve.mark"): EVERYONE,
     ("GET", "exports.export_nlu"): ADMIN,
     ("GET", "exports.export_conversations"): ADMIN,
+    ("GET", "details.details_page"): EVERYONE,
+    ("POST", "details.propose"): EVERYONE,
+    ("POST", "details.approve"): EVERYONE,  # but never by the proposal's author
+    ("POST", "details.reject"): EVERYONE,
+    ("POST", "details.restore"): EVERYONE,
     ("GET", "accounts.account_list"): ADMIN,
     ("POST", "accounts.create_account"): ADMIN,
     ("POST", "accounts.change_role"): ADMIN,
     ("POST", "accounts.deactivate"): ADMIN,
 }
 PUBLIC = {"auth.login", "static", "health"}
-ARGUMENTS = {"conversation_id": "conv-faq", "kind": "handoff", "item_id": 1, "fmt": "csv", "username": "zed"}
+ARGUMENTS = {"conversation_id": "conv-faq", "kind": "handoff", "item_id": 1, "fmt": "csv", "username": "zed",
+             "version_id": 1}
 
 
 def routes(app: Any) -> set[tuple[str, str]]:
