@@ -123,7 +123,7 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         "cold_start_s": ("cold start to first answer", "{:.1f} s", "≤ 10 s"),
         "training_s": ("full training (empty cache)", "{:.0f} s", "≤ 120 s"),
         "answer_edit_s": ("answer-text edit live", "{:.1f} s", "≤ 20 s"),
-        "details_approve_s": ("clinic details: approve to live (worst of 6)", "{:.1f} s", "≤ 5 s"),
+        "details_approve_s": ("details and answer texts: approve to live (worst of 9)", "{:.1f} s", "≤ 5 s"),
     }
     failed = sum(row.get("errors", 0) for row in report.get("latency", []))
     if failed:  # a speed figure of refused requests measures nothing

@@ -27,15 +27,17 @@ ACTIONS: dict[str, str] = {
     "export": "download conversations (CSV, JSON) and marked messages (NLU YAML)",
     "forget": "delete a conversation everywhere",
     "accounts": "create accounts, change roles, deactivate accounts",
-    "propose_changes": "propose a change to the clinic's details (hours, closures, contact details)",
+    "propose_changes": "propose a change to the clinic's details or to an answer text",
     "approve_details": "approve, reject or restore the clinic's details (never one's own proposal)",
+    "approve_answers": "approve, reject or restore answer texts (never one's own draft)",
+    "approve_clinical_answers": "... and those about conditions, treatment, aftercare and safety",
 }
 
 _FRONT_DESK = frozenset({"sign_out", "read_conversations", "reveal_contacts", "reply", "review",
-                         "queues", "improve", "propose_changes", "approve_details"})
+                         "queues", "improve", "propose_changes", "approve_details", "approve_answers"})
 PERMISSIONS: dict[str, frozenset[str]] = {
     FRONT_DESK: _FRONT_DESK,
-    CLINICIAN: _FRONT_DESK,
+    CLINICIAN: _FRONT_DESK | {"approve_clinical_answers"},
     ADMIN: _FRONT_DESK | {"export", "forget", "accounts"},
 }
 assert all(actions <= set(ACTIONS) for actions in PERMISSIONS.values())

@@ -183,6 +183,25 @@ clinic_detail_versions = sa.Table(
     sa.Column("decided_at", sa.DateTime(timezone=True)),
 )
 
+# Answer texts changed in the staff console (clinic_assistant/clinic/answer_texts.py):
+# drafts, approved and rejected versions; the newest approved one of a response is
+# what the bot says, over domain/.
+answer_versions = sa.Table(
+    "answer_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("response", sa.String(100), nullable=False, index=True),
+    sa.Column("text", sa.Text),  # None: back to the text of domain/
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False, index=True),  # proposed | approved | rejected
+    sa.Column("based_on", sa.Integer),
+    sa.Column("restored_from", sa.Integer),
+    sa.Column("proposed_by", sa.String(64), nullable=False),
+    sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decided_by", sa.String(64)),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+)
+
 conversation_reviews = sa.Table(
     "conversation_reviews",
     metadata,

@@ -5,6 +5,8 @@ corrected answer text needed a retrain and a restart. This generator is Rasa's o
 response renderer over the response texts in the domain files (``RESPONSES_DIR``,
 default ``domain/``), read again when a file changes (checked at most once a second):
 an edited answer is live within about a second, without retraining or restarting.
+Texts approved in the staff console (clinic_assistant/clinic/answer_texts.py) are laid
+over the files' texts, also within a second.
 
 Only texts, buttons and custom data are taken this way. A *new* response, intent or
 action still needs `make run`/`make train` (which retrains because domain/ changed).
@@ -21,6 +23,7 @@ from typing import Any, Optional
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 
+from clinic_assistant.clinic.answer_texts import current_texts
 from clinic_assistant.clinic.details import live_profile
 from clinic_assistant.settings import PROJECT_ROOT, Settings
 
@@ -38,6 +41,8 @@ class LiveResponsesNLG(TemplatedNaturalLanguageGenerator):
 
     def __init__(self, endpoint_config: Any = None, domain: Optional[Domain] = None) -> None:
         super().__init__(dict(domain.responses) if domain else {})
+        self.files_responses = dict(self.responses)  # domain/ as the files have it
+        self.console_texts: dict[str, str] = {}  # texts approved in the staff console, laid over it
         self.directory = responses_dir()
         self._stamp: tuple[tuple[str, float], ...] = ()
         self._checked = 0.0
@@ -63,12 +68,30 @@ class LiveResponsesNLG(TemplatedNaturalLanguageGenerator):
             return
         if not force:
             logger.info("Answer texts reloaded from %s", self.directory)
-        self.responses = {**self.responses, **responses}
+        self.files_responses = {**self.files_responses, **responses}
         self._stamp = stamp
+        self._lay_over(self.console_texts)
+
+    def _lay_over(self, texts: dict[str, str]) -> None:
+        """The files' responses with the console's approved texts in place of theirs."""
+        self.console_texts = texts
+        self.responses = {
+            name: ([{**variants[0], "text": texts[name]}] if name in texts and len(variants) == 1 else variants)
+            for name, variants in self.files_responses.items()}
+
+    def refresh_console_texts(self) -> None:
+        try:
+            texts = current_texts(Settings.from_env().database.url)
+        except Exception:  # noqa: BLE001 - keep the texts we have
+            logger.exception("Could not read the answer texts approved in the staff console")
+            return
+        if texts != self.console_texts:
+            self._lay_over(dict(texts))
 
     async def generate(self, utter_action: str, tracker: Any, output_channel: str,
                        **kwargs: Any) -> Optional[dict[str, Any]]:
         self.refresh()
+        self.refresh_console_texts()
         # the clinic's details as they are now (a change approved in the staff console
         # is live within a second), over the values the conversation's slots got at its
         # start; an action's own values still win

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from staff.views import accounts, auth, conversations, details, exports, improve, queues
+from staff.views import accounts, answers, auth, conversations, details, exports, improve, queues
 
 BLUEPRINTS = (auth.blueprint, conversations.blueprint, queues.blueprint, improve.blueprint,
-              exports.blueprint, details.blueprint, accounts.blueprint)
+              exports.blueprint, details.blueprint, answers.blueprint,
+              accounts.blueprint)
 
 
 def register(app: Flask) -> None:

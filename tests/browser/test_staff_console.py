@@ -228,3 +228,64 @@ def test_front_desk_proposes_a_closure_a_clinician_approves_it_and_a_patient_see
     finally:  # the other browser tests expect the file's details
         details.restore(engine, 0, "test", "back to the file")
         time.sleep(details.CHECK_EVERY_SECONDS + 0.2)
+
+
+def test_front_desk_drafts_an_answer_a_clinician_approves_it_and_a_patient_reads_it(
+    browser: Any, widget_site: WidgetSite, staff_console: str,
+) -> None:
+    import time
+
+    from clinic_assistant.clinic import answer_texts
+    from clinic_assistant.clinic.db import engine_for
+    from staff import accounts
+
+    engine = engine_for(f"sqlite:///{widget_site.bot.tracker_db}")
+    for username, role in (("frida", "front_desk"), ("cleo", "clinician")):
+        if accounts.authenticate(engine, username, STAFF_PASSWORD).member is None:
+            accounts.create_user(engine, username, STAFF_PASSWORD, username.title(), role=role)
+    new_text = "After your session, drink water and move gently. Mild soreness for a day or two is common."
+
+    def open_answer(username: str) -> Any:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # for axe only
+        context.set_default_timeout(20_000)
+        staff = context.new_page()
+        staff.goto(staff_console + "/login")
+        staff.get_by_label("Username").fill(username)
+        staff.get_by_label("Password").fill(STAFF_PASSWORD)
+        staff.get_by_role("button", name="Sign in").click()
+        staff.get_by_role("link", name="Answers").click()
+        staff.get_by_role("link", name="Aftercare", exact=True).click()
+        expect(staff.get_by_role("heading", name="Answer: Aftercare")).to_be_visible()
+        return staff
+
+    try:
+        frida = open_answer("frida")
+        assert serious(frida) == [], "answer page"
+        frida.get_by_role("textbox", name="Text").fill(new_text + " A session is $80.")
+        frida.get_by_label("Why (kept with the version)").fill("simpler aftercare")
+        frida.get_by_role("button", name="Preview and check").click()
+        expect(frida.locator("#draft-problems")).to_contain_text("a price or dollar amount")
+        expect(frida.locator("#preview")).to_contain_text("A session is $80.")
+        frida.get_by_role("textbox", name="Text").fill(new_text)
+        frida.get_by_role("button", name="Propose this text").click()
+        expect(frida.get_by_role("status")).to_contain_text("goes live when a clinician approves it")
+        expect(frida.locator(".proposal .bubble")).to_have_text(new_text)
+        frida.context.close()
+
+        cleo = open_answer("cleo")
+        cleo.get_by_role("button", name=re.compile("Approve draft")).click()
+        expect(cleo.get_by_role("status")).to_have_text("Approved: the bot says the new text now.")
+        cleo.context.close()
+
+        patient_context = browser.new_context(viewport={"width": 1280, "height": 800})
+        patient_context.set_default_timeout(20_000)
+        patient = patient_context.new_page()
+        time.sleep(answer_texts.CHECK_EVERY_SECONDS)
+        patient.goto(widget_site.url)
+        open_chat(patient)
+        ask(patient, "what should I do after my session?")
+        expect(patient.locator(".msg.bot .text").last).to_have_text(new_text)
+        patient_context.close()
+    finally:  # the other browser tests expect domain/'s texts
+        answer_texts.restore(engine, "utter_faq_aftercare", 0, "test", "clinician")
+        time.sleep(answer_texts.CHECK_EVERY_SECONDS + 0.2)

@@ -38,6 +38,13 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "details.approve"): EVERYONE,  # but never by the proposal's author
     ("POST", "details.reject"): EVERYONE,
     ("POST", "details.restore"): EVERYONE,
+    ("GET", "answers.answer_list"): EVERYONE,
+    ("GET", "answers.answer_page"): EVERYONE,
+    ("POST", "answers.propose"): EVERYONE,
+    ("POST", "answers.approve"): EVERYONE,  # clinicians only for conditions, treatment, aftercare, safety
+    ("POST", "answers.reject"): EVERYONE,
+    ("POST", "answers.restore"): EVERYONE,
+    ("GET", "answers.export_answers"): ADMIN,
     ("GET", "accounts.account_list"): ADMIN,
     ("POST", "accounts.create_account"): ADMIN,
     ("POST", "accounts.change_role"): ADMIN,
@@ -45,7 +52,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
 }
 PUBLIC = {"auth.login", "static", "health"}
 ARGUMENTS = {"conversation_id": "conv-faq", "kind": "handoff", "item_id": 1, "fmt": "csv", "username": "zed",
-             "version_id": 1}
+             "version_id": 1, "response": "utter_faq_parking"}
 
 
 def routes(app: Any) -> set[tuple[str, str]]:
