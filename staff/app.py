@@ -115,6 +115,7 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
         "This form had expired or did not come from this console. "
         "Go back, reload the page and try again.")))
     app.register_error_handler(401, lambda _: _error_page(401, "Please sign in first."))
+    app.register_error_handler(400, lambda error: _error_page(400, error.description))
     app.register_error_handler(403, lambda error: _error_page(403, error.description))
     app.register_error_handler(404, lambda _: _error_page(404, "There is no such page or item."))
     app.add_url_rule("/health", "health", lambda: {"status": "ok"})

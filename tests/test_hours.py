@@ -35,6 +35,8 @@ HOLIDAYS = ClinicProfile.from_dict({**FILE.as_dict(), "closures": [
      {"hours_day": "Thursday, December 3", "hours_span": "8 a.m. to 6 p.m."}),
     ("are you open Sunday?", "utter_hours_day_closed", {"hours_day": "Sunday, December 6", "hours_reason": ""}),
     ("open on Dec 23?", "utter_hours_day_open", {"hours_day": "Wednesday, December 23"}),
+    ("are u open on the 26th", "utter_hours_day_closed", {"hours_day": "Saturday, December 26 (Boxing Day)"}),
+    ("are you open wednesday?", "utter_hours_day_open", {"hours_day": "Wednesday, December 2"}),  # today
 ])
 def test_a_day_is_answered_from_the_hours_and_closures(message: str, response: str, values: dict[str, str]) -> None:
     asked = asked_day(message, HOLIDAYS, NOW)
@@ -52,7 +54,8 @@ def test_a_holiday_without_a_posted_closure_is_not_guessed() -> None:
 
 
 def test_no_day_named_gets_the_weeks_hours() -> None:
-    for message in ("what are your hours", "and on the weekend?", "when are you open"):
+    for message in ("what are your hours", "and on the weekend?", "when are you open",
+                    "hours for the next 2 weeks", "I sat all day, when are you open"):
         assert asked_day(message, HOLIDAYS, NOW) is None, message
 
 

@@ -17,6 +17,7 @@ import difflib
 import re
 import string
 import time as clock
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,7 +28,7 @@ import sqlalchemy as sa
 import yaml
 
 from clinic_assistant.clinic.answers import CONDITION_RESPONSES, UNLISTED_RESPONSE
-from clinic_assistant.clinic.db import answer_versions, engine_for
+from clinic_assistant.clinic.db import answer_versions, engine_for, serialize_writers
 from clinic_assistant.clinic.topics import TOPIC_TITLES
 from clinic_assistant.settings import PROJECT_ROOT
 
@@ -40,10 +41,13 @@ CHECK_EVERY_SECONDS = 1.0
 MAX_TEXT = 1000
 
 _SAFETY = {"utter_red_flag_emergency", "utter_red_flag_same_day", "utter_red_flag_crisis",
-           "utter_faq_comfort_and_safety", "utter_faq_medical_advice"}
+           "utter_faq_comfort_and_safety", "utter_faq_medical_advice", "utter_disclaimer"}
+# a response whose text (in domain/) sends patients to emergency care is a safety reply
+_EMERGENCY_TEXT = re.compile(r"\b(911|811|988|9-8-8|emergency)\b", re.I)
+_VARIABLE = re.compile(r"\{([a-z_]+)\}")
 _CLINIC = {"utter_faq_location", "utter_faq_contact", "utter_faq_hours", "utter_faq_price",
            "utter_faq_insurance", "utter_faq_availability", "utter_faq_parking", "utter_faq_why_this_clinic",
-           "utter_disclaimer", "utter_faq_bot_identity"}
+           "utter_faq_bot_identity"}
 # the words a safety reply must keep when they are in it now
 _EMERGENCY_WORDS = re.compile(r"\b(911|811|9-8-8|988|emergency department|emergency|urgent care|right now|now|"
                               r"today|call|don't wait)\b", re.I)
@@ -89,8 +93,15 @@ def editable(variants: list[dict[str, Any]]) -> bool:
         and not variants[0].get("channel")
 
 
+@lru_cache(maxsize=1)
+def _emergency_responses() -> frozenset[str]:
+    """The responses of domain/ that send patients to emergency care (read once)."""
+    return frozenset(name for name, variants in shipped_responses().items()
+                     if any(_EMERGENCY_TEXT.search(str(v.get("text") or "")) for v in variants))
+
+
 def kind_of(response: str) -> str:
-    if response in _SAFETY:
+    if response in _SAFETY or response in _emergency_responses():
         return SAFETY
     if response in _CLINIC or response.startswith("utter_hours_day_"):
         return CLINIC
@@ -110,7 +121,21 @@ def title_of(response: str) -> str:
 
 
 def variables(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    return set(_VARIABLE.findall(text))
+
+
+def _variable_problem(text: str) -> str | None:
+    """A brace that is not a plain {name} (a format spec, a conversion, {{ }}, a brace
+    left open): Rasa would then send the whole text unfilled."""
+    try:
+        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(text)
+                  if name is not None]
+    except ValueError:
+        return "a { or } is not closed: variables are written like {clinic_phone}"
+    if "{{" in text or "}}" in text or any(
+            spec or conversion or not re.fullmatch(r"[a-z_]+", name) for name, spec, conversion in fields):
+        return "variables are written exactly like {clinic_phone}: lowercase letters and _ between single braces"
+    return None
 
 
 # --- checks ----------------------------------------------------------------------------
@@ -122,11 +147,12 @@ def check_text(response: str, draft: str, current: str) -> list[str]:
         return ["the text is empty"]
     if len(text) > MAX_TEXT:
         problems.append(f"the text is {len(text)} characters; keep it under {MAX_TEXT}")
-    try:
-        used = variables(text)
-    except ValueError:
-        return problems + ["a { or } is not closed: variables are written like {clinic_phone}"]
-    allowed = variables(current) | set(_clinic_variables())
+    broken = _variable_problem(text)
+    if broken:
+        return problems + [broken]
+    used = variables(text)
+    shipped = shipped_responses().get(response) or [{}]
+    allowed = variables(current) | variables(str(shipped[0].get("text") or "")) | set(_clinic_variables())
     unknown = sorted(used - allowed)
     if unknown:
         problems.append("the bot cannot fill " + ", ".join("{" + name + "}" for name in unknown)
@@ -156,15 +182,7 @@ def _clinic_variables() -> list[str]:
 
 def render(text: str, slots: dict[str, str]) -> str:
     """The text as a patient reads it (variables the example cannot fill stay visible)."""
-    class Keep(dict):  # type: ignore[type-arg]
-        def __missing__(self, key: str) -> str:
-            return "{" + key + "}"
-
-    try:
-        shown: str = text.format_map(Keep(slots))
-    except (ValueError, IndexError):
-        return text
-    return shown
+    return _VARIABLE.sub(lambda match: str(slots.get(match.group(1), match.group(0))), text)
 
 
 # --- where an answer is used ----------------------------------------------------------------
@@ -220,9 +238,10 @@ def _version(row: Any) -> AnswerVersion:
 
 
 def _live_query(response: str) -> Any:
+    # the newest approved one, as live_texts reads it (decisions take turns: serialize_writers)
     return (sa.select(answer_versions).where(answer_versions.c.response == response,
                                              answer_versions.c.status == APPROVED)
-            .order_by(answer_versions.c.decided_at.desc(), answer_versions.c.id.desc()).limit(1))
+            .order_by(answer_versions.c.id.desc()).limit(1))
 
 
 def live_texts(engine: sa.engine.Engine) -> dict[str, str]:
@@ -243,7 +262,10 @@ def versions(engine: sa.engine.Engine, response: Optional[str] = None) -> list[A
         return [_version(row) for row in connection.execute(query).mappings()]
 
 
-def propose(engine: sa.engine.Engine, response: str, text: str, reason: str, username: str) -> int:
+def propose(engine: sa.engine.Engine, response: str, text: str, reason: str, username: str,
+            seen: "int | None | str" = "any") -> int:
+    """Saves a draft; ``seen``: the live version the draft was written on (None: the text
+    of domain/); a draft written on an older one is refused."""
     variants = shipped_responses().get(response)
     if variants is None or not editable(variants):
         raise AnswerError(["this answer cannot be edited in the console"])
@@ -256,6 +278,9 @@ def propose(engine: sa.engine.Engine, response: str, text: str, reason: str, use
         raise AnswerError(problems)
     with engine.begin() as connection:
         live = connection.execute(_live_query(response)).mappings().first()
+        if seen != "any" and seen != (live["id"] if live else None):
+            raise AnswerError(["this answer changed while you were writing (someone's draft was approved); "
+                               "the page now shows the current text: write your change again on it"])
         result = connection.execute(answer_versions.insert().values(
             response=response, text=text.strip(), reason=why, status=PROPOSED, based_on=live["id"] if live else None,
             proposed_by=username, proposed_at=_now()))
@@ -269,6 +294,7 @@ def decide(engine: sa.engine.Engine, version_id: int, username: str, role: str, 
     from staff.roles import allows
 
     with engine.begin() as connection:
+        serialize_writers(connection, answer_versions)
         row = connection.execute(sa.select(answer_versions).where(answer_versions.c.id == version_id)).mappings().first()
         if row is None or row["status"] != PROPOSED:
             raise AnswerError(["there is no such draft waiting (it may have been decided already)"])
@@ -305,6 +331,7 @@ def restore(engine: sa.engine.Engine, response: str, version_id: int, username: 
             raise AnswerError(["only a text that was approved can be restored"])
         text = old.text
     with engine.begin() as connection:
+        serialize_writers(connection, answer_versions)
         live = connection.execute(_live_query(response)).mappings().first()
         moment = _now()
         result = connection.execute(answer_versions.insert().values(

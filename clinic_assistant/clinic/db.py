@@ -249,6 +249,17 @@ seen_webhooks = sa.Table(
 )
 
 
+def serialize_writers(connection: sa.engine.Connection, table: sa.Table) -> None:
+    """Makes transactions that decide on changes of ``table`` take turns (called first in
+    the transaction): a PostgreSQL advisory lock, or SQLite's write lock (any UPDATE
+    takes it, even one that changes no row), so a check read afterwards stays true
+    until the transaction commits."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": table.name})
+    else:
+        connection.execute(table.update().where(sa.false()).values(id=table.c.id))
+
+
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> sa.engine.Engine:
     """One engine per database URL per process; brings the project's tables to the

@@ -25,11 +25,15 @@ import sqlalchemy as sa
 import yaml
 from email_validator import EmailNotValidError, validate_email
 
-from clinic_assistant.clinic.db import clinic_detail_versions, engine_for
+from clinic_assistant.clinic.db import clinic_detail_versions, engine_for, serialize_writers
 from clinic_assistant.clinic.profile import DAYS, ClinicProfile, Closure, ProfileError, current_profile
 from clinic_assistant.settings import Settings
 
 EDITABLE = ("phone", "email", "address", "booking_link", "hours", "closures")
+MAX_CLOSURES = 50
+MAX_ID = 2**31 - 1  # a version id in a URL (larger ones are no version: 404)
+LONGEST_CLOSURE_DAYS = 366
+FURTHEST_CLOSURE_DAYS = 2 * 366  # how far ahead a closure may start (a typo'd year is refused)
 CHECK_EVERY_SECONDS = 1.0
 PROPOSED, APPROVED, REJECTED = "proposed", "approved", "rejected"
 _SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -95,14 +99,22 @@ def check_details(form: dict[str, Any], today: date) -> dict[str, Any]:
         hours[day] = f"{spans[0]:02d}:{spans[1]:02d}-{spans[2]:02d}:{spans[3]:02d}"
     details["hours"] = hours
     closures = []
-    for index, raw in enumerate(form.get("closures") or []):
+    given = list(form.get("closures") or [])
+    if len(given) > MAX_CLOSURES:
+        problems["closures"] = f"at most {MAX_CLOSURES} closures; remove some that are over"
+    for index, raw in enumerate(given[:MAX_CLOSURES]):
         try:
-            closure = Closure.from_dict({key: value for key, value in raw.items() if value})
+            closure = Closure.from_dict({key: value for key, value in raw.items() if value and key != "new"})
         except ProfileError as error:
             problems[f"closure_{index}"] = str(error).replace("closure {", "{")
             continue
-        if raw.get("new") and closure.end < today:
-            problems[f"closure_{index}"] = "this closure would already be over"
+        if closure.end < today:
+            if raw.get("new"):
+                problems[f"closure_{index}"] = "this closure would already be over"
+            continue  # one that is over is not kept
+        if raw.get("new") and ((closure.end - closure.start).days >= LONGEST_CLOSURE_DAYS
+                               or (closure.start - today).days > FURTHEST_CLOSURE_DAYS):
+            problems[f"closure_{index}"] = "check the year: a closure is at most a year long and starts within two years"
             continue
         closures.append(closure.as_dict())
     details["closures"] = sorted(closures, key=lambda item: item["start"])
@@ -133,8 +145,10 @@ def _version(row: Any) -> Version:
 
 
 def _live_query() -> Any:
+    # the newest approved one: approvals and restores take turns (serialize_writers) and
+    # a proposal is approved only on the version it was made on, so ids follow approvals
     return (sa.select(clinic_detail_versions).where(clinic_detail_versions.c.status == APPROVED)
-            .order_by(clinic_detail_versions.c.decided_at.desc(), clinic_detail_versions.c.id.desc()).limit(1))
+            .order_by(clinic_detail_versions.c.id.desc()).limit(1))
 
 
 def live_version(engine: sa.engine.Engine) -> Optional[Version]:
@@ -159,12 +173,21 @@ def version(engine: sa.engine.Engine, version_id: int) -> Optional[Version]:
     return _version(row) if row else None
 
 
-def propose(engine: sa.engine.Engine, details: dict[str, Any], reason: str, username: str) -> int:
-    """Saves a proposed change (checked details) on top of the live version; returns its id."""
+STALE_FORM = ("the clinic details changed while you were editing (someone's change was approved); "
+              "the form now shows the current details: make your change again")
+
+
+def propose(engine: sa.engine.Engine, details: dict[str, Any], reason: str, username: str,
+            seen: "int | None | str" = "any") -> int:
+    """Saves a proposed change (checked details) on top of the live version; returns its
+    id. ``seen``: the live version the form was made from (None: the file's details);
+    a form made from an older one is refused, as it would undo the newer change."""
     why = " ".join(reason.split())[:500]
     if not why:
         raise DetailsError({"reason": "say in a few words why (it is kept with the version)"})
     live = live_version(engine)
+    if seen != "any" and seen != (live.id if live else None):
+        raise DetailsError({"form": STALE_FORM})
     with engine.begin() as connection:
         result = connection.execute(clinic_detail_versions.insert().values(
             details=json.dumps({key: details[key] for key in EDITABLE}), reason=why, status=PROPOSED,
@@ -177,6 +200,7 @@ def decide(engine: sa.engine.Engine, version_id: int, username: str, approve: bo
     their own proposal; a proposal made before another change went live must be made
     again (approving it would quietly undo that change)."""
     with engine.begin() as connection:
+        serialize_writers(connection, clinic_detail_versions)
         row = connection.execute(sa.select(clinic_detail_versions)
                                  .where(clinic_detail_versions.c.id == version_id)).mappings().first()
         if row is None or row["status"] != PROPOSED:
@@ -209,11 +233,12 @@ def restore(engine: sa.engine.Engine, version_id: int, username: str, reason: st
         if old is None or old.status != APPROVED:
             raise DetailsError({"version": "only a version that was approved can be restored"})
         details = old.details
-    live = live_version(engine)
     with engine.begin() as connection:
+        serialize_writers(connection, clinic_detail_versions)
+        live = connection.execute(_live_query()).mappings().first()
         moment = _now()
         result = connection.execute(clinic_detail_versions.insert().values(
-            details=json.dumps(details), reason=why, status=APPROVED, based_on=live.id if live else None,
+            details=json.dumps(details), reason=why, status=APPROVED, based_on=live["id"] if live else None,
             restored_from=version_id, proposed_by=username, proposed_at=moment, decided_by=username,
             decided_at=moment))
         return int(result.inserted_primary_key[0])

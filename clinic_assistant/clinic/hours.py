@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from clinic_assistant.clinic.profile import ClinicProfile, _clock
+from clinic_assistant.clinic.profile import DAYS, ClinicProfile, _clock
 
 # the holidays library's subdivision codes
 PROVINCES = {"alberta": "AB", "british columbia": "BC", "manitoba": "MB", "new brunswick": "NB",
@@ -26,10 +26,16 @@ PROVINCES = {"alberta": "AB", "british columbia": "BC", "manitoba": "MB", "new b
 EVES = {"christmas eve": (12, 24), "new years eve": (12, 31)}  # (apostrophes are dropped first)
 # words that make a found date a day the patient asked about (dateparser alone reads
 # "may" or "sun" in any sentence as a date)
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAY_WORDS = re.compile(
     r"\b(today|tonight|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-    r"mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|january|february|march|april|june|july|august|"
-    r"september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|\d{1,2})\b", re.I)
+    r"tues|thurs|january|february|march|april|june|july|august|"
+    r"september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|oct|nov|dec|\d{1,2}(st|nd|rd|th)?)\b",
+    re.I)
+# "the 26th": a day of this month (or the next, once it is past)
+_ORDINAL = re.compile(r"\b(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)\b", re.I)
+# "for the next 2 weeks", "over the holidays": more than one day; the week's hours answer it
+_SPAN_WORDS = re.compile(r"\b(next|coming|few|couple of)\s+(\d+\s+)?(days|weeks|months)\b|\bweekends?\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,8 @@ class AskedDay:
 def holiday_names(profile: ClinicProfile, years: list[int]) -> dict[date, str]:
     import holidays
 
-    subdivision = PROVINCES.get(profile.province.strip().lower())
+    province = profile.province.strip()
+    subdivision = province.upper() if province.upper() in PROVINCES.values() else PROVINCES.get(province.lower())
     found = holidays.country_holidays("CA", subdiv=subdivision, years=years,
                                       categories=("public", "optional"))
     return {day: name.replace("Labor", "Labour") for day, name in found.items() if "(observed)" not in name}
@@ -63,6 +70,24 @@ def asked_day(text: str, profile: ClinicProfile, now: datetime) -> Optional[Aske
     for day, name in sorted(names.items()):
         if day >= today and _names(words, name):
             return AskedDay(day, name)
+    if _SPAN_WORDS.search(words):
+        return None
+    ordinal = _ORDINAL.search(words)
+    if ordinal and not re.search(r"\b(january|february|march|april|may|june|july|august|september|october|"
+                                 r"november|december|jan|feb|mar|apr|jun|jul|aug|sept|oct|nov|dec)\b", words):
+        number = int(ordinal.group(1))
+        for months_ahead in (0, 1, 2):
+            year, month = divmod(today.month - 1 + months_ahead, 12)
+            try:
+                day = date(today.year + year, month + 1, number)
+            except ValueError:
+                continue
+            if day >= today:
+                return AskedDay(day, names.get(day, ""))
+        return None
+    for weekday, name in enumerate(_WEEKDAYS):  # "are you open friday?" on a Friday: today
+        if weekday == today.weekday() and re.search(rf"\b{name}\b", words) and not re.search(r"\bnext\b", words):
+            return AskedDay(today, names.get(today, ""))
     local = now.astimezone(ZoneInfo(profile.timezone)).replace(tzinfo=None)
     for found_words, moment in search_dates(
             text, languages=["en"],
@@ -109,7 +134,8 @@ def hours_answer(profile: ClinicProfile, asked: AskedDay) -> tuple[str, dict[str
         values["hours_next"] = next_opening_after(profile, asked.day) or "on our next working day"
         return "utter_hours_day_closed", values
     values["hours_span"] = f"{_clock(span.opens)} to {_clock(span.closes)}"
-    if closures:  # closing early that day
+    usual = profile.hours.get(DAYS[asked.day.weekday()])
+    if closures and usual is not None and span.closes < usual.closes:  # closing early that day
         values["hours_reason"] = f" ({notes[0]})" if notes else ""
         return "utter_hours_day_short", values
     if asked.holiday:

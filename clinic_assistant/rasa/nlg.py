@@ -15,6 +15,7 @@ texts stay in use.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from pathlib import Path
@@ -79,24 +80,24 @@ class LiveResponsesNLG(TemplatedNaturalLanguageGenerator):
             name: ([{**variants[0], "text": texts[name]}] if name in texts and len(variants) == 1 else variants)
             for name, variants in self.files_responses.items()}
 
-    def refresh_console_texts(self) -> None:
-        try:
-            texts = current_texts(Settings.from_env().database.url)
-        except Exception:  # noqa: BLE001 - keep the texts we have
-            logger.exception("Could not read the answer texts approved in the staff console")
-            return
-        if texts != self.console_texts:
-            self._lay_over(dict(texts))
-
     async def generate(self, utter_action: str, tracker: Any, output_channel: str,
                        **kwargs: Any) -> Optional[dict[str, Any]]:
         self.refresh()
-        self.refresh_console_texts()
-        # the clinic's details as they are now (a change approved in the staff console
-        # is live within a second), over the values the conversation's slots got at its
-        # start; an action's own values still win
+        # What staff approved in the console: answer texts, and the clinic's details over
+        # the values the conversation's slots got at its start (an action's own values
+        # still win). Read in a worker thread: the database is asked at most once a
+        # second, and a slow database must not stop the server's other conversations.
         try:
-            kwargs = {**live_profile().as_slots(), **kwargs}
-        except Exception:  # noqa: BLE001 - the slots' values are still there
-            logger.exception("Could not read the clinic's current details; using the conversation's")
+            slots, texts = await asyncio.to_thread(console_state)
+        except Exception:  # noqa: BLE001 - keep the texts and the slots' values we have
+            logger.exception("Could not read what was approved in the staff console; using what we have")
+        else:
+            if texts != self.console_texts:
+                self._lay_over(dict(texts))
+            kwargs = {**slots, **kwargs}
         return await super().generate(utter_action, tracker, output_channel, **kwargs)
+
+
+def console_state() -> tuple[dict[str, str], dict[str, str]]:
+    """The clinic's details as response values, and the approved answer texts."""
+    return live_profile().as_slots(), current_texts(Settings.from_env().database.url)

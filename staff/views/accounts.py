@@ -46,7 +46,7 @@ def create_account() -> Any:
 @needs("accounts")
 def change_role(username: str) -> Any:
     engine = console().engine
-    if username == g.member.username:
+    if username.strip().lower() == g.member.username:
         flash("You cannot change your own role; ask another administrator.", "error")
         return redirect(url_for("accounts.account_list"))
     try:
@@ -64,7 +64,7 @@ def change_role(username: str) -> Any:
 @needs("accounts")
 def deactivate(username: str) -> Any:
     engine = console().engine
-    if username == g.member.username:
+    if username.strip().lower() == g.member.username:
         flash("You cannot deactivate your own account; ask another administrator.", "error")
         return redirect(url_for("accounts.account_list"))
     try:

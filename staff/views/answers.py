@@ -15,6 +15,7 @@ from staff.console import console
 from staff.roles import needs
 
 blueprint = Blueprint("answers", __name__)
+MAX_ID = 2**31 - 1
 EXAMPLE_VALUES = {"name": "Ann", "contact": "(780) 555-0123", "times": "Tuesday, December 8, afternoon",
                   "condition": "neck pain", "summary": "…", "callback_phone": "(780) 555-0123",
                   "hours_day": "Saturday, December 26 (Boxing Day)", "hours_span": "8 a.m. to 6 p.m.",
@@ -97,7 +98,11 @@ def propose(response: str) -> Any:
         problems = answer_texts.check_text(response, draft, live.get(response, variants[0].get("text") or ""))
         return _page(response, draft, reason, problems, status=422 if problems else 200)
     try:
-        version_id = answer_texts.propose(console().engine, response, draft, reason, g.member.username)
+        seen: Optional[int] = int(request.form.get("based_on", "")) or None
+    except ValueError:
+        abort(400, "This form is missing the version it was written on; reload the page and try again.")
+    try:
+        version_id = answer_texts.propose(console().engine, response, draft, reason, g.member.username, seen=seen)
     except answer_texts.AnswerError as error:
         flash("Nothing was proposed yet: see what to change below.", "error")
         return _page(response, draft, reason, error.problems, status=422)
@@ -120,19 +125,19 @@ def _decide(response: str, version_id: int, approve: bool) -> Any:
     return redirect(url_for("answers.answer_page", response=version.response))
 
 
-@blueprint.post("/answers/<response>/<int:version_id>/approve")
+@blueprint.post(f"/answers/<response>/<int(max={MAX_ID}):version_id>/approve")
 @needs("approve_answers")
 def approve(response: str, version_id: int) -> Any:
     return _decide(response, version_id, approve=True)
 
 
-@blueprint.post("/answers/<response>/<int:version_id>/reject")
+@blueprint.post(f"/answers/<response>/<int(max={MAX_ID}):version_id>/reject")
 @needs("approve_answers")
 def reject(response: str, version_id: int) -> Any:
     return _decide(response, version_id, approve=False)
 
 
-@blueprint.post("/answers/<response>/<int:version_id>/restore")
+@blueprint.post(f"/answers/<response>/<int(max={MAX_ID}):version_id>/restore")
 @needs("approve_answers")
 def restore(response: str, version_id: int) -> Any:
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from clinic_assistant.clinic import details
 from clinic_assistant.clinic.profile import DAYS, current_profile
@@ -14,7 +14,7 @@ from staff.console import console
 from staff.roles import needs
 
 blueprint = Blueprint("details", __name__)
-MAX_CLOSURES = 50
+READ_AT_MOST = details.MAX_CLOSURES + 1  # one more, so that too many is refused, not cut
 
 
 def _form_values(form: Any) -> dict[str, Any]:
@@ -23,7 +23,7 @@ def _form_values(form: Any) -> dict[str, Any]:
     for day in DAYS:
         values[f"hours_{day}"] = form.get(f"hours_{day}", "")[:20]
     closures = []
-    for index in range(MAX_CLOSURES):
+    for index in range(READ_AT_MOST):
         if f"closure_start_{index}" not in form:
             break
         if form.get(f"closure_keep_{index}") == "yes":
@@ -43,10 +43,12 @@ def _page(fields: Optional[dict[str, Any]] = None, problems: Optional[dict[str, 
           reason: str = "", status: int = 200) -> Any:
     clinic = console()
     base = current_profile(clinic.settings.clinic.profile)
-    live = clinic.profile()
-    live_fields = details.form_fields(live)
     everything = details.versions(clinic.engine)
     live_version = details.live_version(clinic.engine)
+    # from the database, not the bot's once-a-second view: right after an approval the
+    # page shows what was approved
+    live = details.apply(base, live_version.details if live_version else None)
+    live_fields = details.form_fields(live)
 
     def shown(version: details.Version) -> dict[str, Any]:
         return details.apply(base, version.details).as_dict()
@@ -69,6 +71,7 @@ def _page(fields: Optional[dict[str, Any]] = None, problems: Optional[dict[str, 
     return render_template(
         "clinic_details.html", live=live, live_version=live_version, fields=fields or live_fields,
         problems=problems or {}, reason=reason, waiting=waiting, history=history, days=DAYS,
+        seen=live_version.id if live_version else 0,
         notice=live.closure_notice(details.now_in(live)),
     ), status
 
@@ -87,9 +90,16 @@ def propose() -> Any:
     values = _form_values(request.form)
     reason = request.form.get("reason", "")[:500]
     try:
+        seen: Optional[int] = int(request.form.get("based_on", "")) or None
+    except ValueError:
+        abort(400, "This form is missing the version it was made from; reload the page and try again.")
+    try:
         checked = details.check_details(values, details.clinic_today(clinic.profile()))
-        version_id = details.propose(clinic.engine, checked, reason, g.member.username)
+        version_id = details.propose(clinic.engine, checked, reason, g.member.username, seen=seen)
     except details.DetailsError as error:
+        if "form" in error.problems:  # made from older details: start again from the current ones
+            flash(f"Nothing was proposed: {error.problems['form']}.", "error")
+            return _page(reason=reason, status=409)
         flash("Nothing was proposed yet: please correct the fields marked below.", "error")
         shown = {**values, "closures": [c for c in values["closures"] if not c.get("new")]}
         new: dict[str, Any] = next((c for c in values["closures"] if c.get("new")), {})
@@ -113,19 +123,19 @@ def _decide(version_id: int, approve: bool) -> Any:
     return redirect(url_for("details.details_page"))
 
 
-@blueprint.post("/clinic-details/<int:version_id>/approve")
+@blueprint.post(f"/clinic-details/<int(max={details.MAX_ID}):version_id>/approve")
 @needs("approve_details")
 def approve(version_id: int) -> Any:
     return _decide(version_id, approve=True)
 
 
-@blueprint.post("/clinic-details/<int:version_id>/reject")
+@blueprint.post(f"/clinic-details/<int(max={details.MAX_ID}):version_id>/reject")
 @needs("approve_details")
 def reject(version_id: int) -> Any:
     return _decide(version_id, approve=False)
 
 
-@blueprint.post("/clinic-details/<int:version_id>/restore")
+@blueprint.post(f"/clinic-details/<int(max={details.MAX_ID}):version_id>/restore")
 @needs("approve_details")
 def restore(version_id: int) -> Any:
     clinic = console()

@@ -5,6 +5,7 @@ and the Rasa server's renderer says the approved text within a second."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -30,8 +31,11 @@ def sign_in_as(client: Any, clinic_db: str, username: str, role: str) -> None:
 
 
 def send(client: Any, response: str, text: str, reason: str = "clearer", step: str = "propose") -> Any:
-    token = csrf_token(client.get(f"/answers/{response}").get_data(as_text=True))
-    return client.post(f"/answers/{response}", data={"csrf_token": token, "text": text, "reason": reason, "step": step})
+    page = client.get(f"/answers/{response}").get_data(as_text=True)
+    seen = re.search(r'name="based_on" value="(\d+)"', page)
+    assert seen, "the form says which version it was written on"
+    return client.post(f"/answers/{response}", data={"csrf_token": csrf_token(page), "text": text, "reason": reason,
+                                                     "step": step, "based_on": seen.group(1)})
 
 
 def press(client: Any, response: str, version_id: int, verb: str) -> str:
@@ -147,3 +151,30 @@ def test_versions_have_diffs_can_be_restored_and_exported(signed_in: Any, clinic
     assert body["responses"][PARKING][0]["text"] == "Street parking is free after six."
     back = press(signed_in, PARKING, 0, "restore")
     assert "Restored the text of domain/" in back and PARKING not in answer_texts.live_texts(engine)
+
+
+@pytest.mark.parametrize("text", ["Call {clinic_phone!r}.", "Call {clinic_phone:>99999}.", "Call {{clinic_phone}}.",
+                                  "Call {clinic_name.x}.", "Call {clinic_name[0]}."])
+def test_a_variable_written_any_other_way_is_refused_and_previews_safely(signed_in: Any, text: str) -> None:
+    answer = send(signed_in, PARKING, text, step="preview")
+    assert answer.status_code == 422
+    assert "variables are written exactly like {clinic_phone}" in answer.get_data(as_text=True)
+
+
+def test_every_reply_that_sends_patients_to_emergency_care_is_a_safety_reply() -> None:
+    shipped = answer_texts.shipped_responses()
+    emergency = {name for name, variants in shipped.items() if "911" in str(variants[0].get("text"))}
+    assert {"utter_red_flag_emergency", "utter_handoff_open"} <= emergency
+    assert all(answer_texts.kind_of(name) == answer_texts.SAFETY for name in emergency)
+
+
+def test_a_draft_written_on_an_older_text_is_refused(signed_in: Any, clinic_db: str) -> None:
+    page = signed_in.get(f"/answers/{PARKING}").get_data(as_text=True)
+    engine = engine_for(clinic_db)
+    other = answer_texts.propose(engine, PARKING, "Parking is behind the building.", "new lot", "fran")
+    answer_texts.decide(engine, other, "bo", "front_desk", approve=True)
+    stale = signed_in.post(f"/answers/{PARKING}", data={"csrf_token": csrf_token(page), "text": "Street parking.",
+                                                        "reason": "x", "step": "propose", "based_on": "0"})
+    body = stale.get_data(as_text=True)
+    assert stale.status_code == 422 and "this answer changed while you were writing" in body
+    assert "Street parking." in body  # the draft is kept, to write again on the current text

@@ -3,6 +3,7 @@ one member of staff, approved by another, checked field by field, versioned with
 when, why and a diff, restorable in one step, and what the bot states within a second."""
 from __future__ import annotations
 
+import re
 import time
 from datetime import date, timedelta
 from typing import Any
@@ -26,8 +27,11 @@ def form(**changes: str) -> dict[str, str]:
 
 
 def propose(client: Any, **changes: str) -> Any:
-    token = csrf_token(client.get("/clinic-details").get_data(as_text=True))
-    return client.post("/clinic-details", data={**form(**changes), "csrf_token": token})
+    page = client.get("/clinic-details").get_data(as_text=True)
+    seen = re.search(r'name="based_on" value="(\d+)"', page)
+    assert seen, "the form says which version it was made from"
+    return client.post("/clinic-details", data={**form(**changes), "csrf_token": csrf_token(page),
+                                                "based_on": seen.group(1)})
 
 
 def decide(client: Any, version_id: int, verb: str = "approve") -> Any:
@@ -155,3 +159,64 @@ def test_every_version_is_kept_with_its_diff_and_any_can_be_restored_in_one_step
     # a rejected or unknown version cannot be restored
     missing = signed_in.post("/clinic-details/999/restore", data={"csrf_token": token}, follow_redirects=True)
     assert "only a version that was approved can be restored" in missing.get_data(as_text=True)
+
+
+def test_a_form_made_before_another_change_went_live_is_refused_not_merged(
+        signed_in: Any, clinic_db: str, settings: Any) -> None:
+    engine = engine_for(clinic_db)
+    page = signed_in.get("/clinic-details").get_data(as_text=True)  # opened now, on the file's details
+    # meanwhile a new phone number is proposed and approved by two others
+    other = details.propose(engine, details.check_details(form(phone="(780) 555-0111"), date.today()), "new", "bo")
+    details.decide(engine, other, "cleo", approve=True)
+    stale = signed_in.post("/clinic-details", data={**form(hours_saturday="09:00-12:00"), "based_on": "0",
+                                                    "csrf_token": csrf_token(page)})
+    body = stale.get_data(as_text=True)
+    assert stale.status_code == 409 and "the clinic details changed while you were editing" in body
+    assert 'value="(780) 555-0111"' in body  # the form now shows the current details
+    assert [v.status for v in details.versions(engine)] == ["approved"]
+    missing = signed_in.post("/clinic-details", data={**form(), "csrf_token": csrf_token(page)})
+    assert missing.status_code == 400 and "reload the page" in missing.get_data(as_text=True)
+    assert signed_in.post(f"/clinic-details/{2**40}/approve", data={"csrf_token": csrf_token(page)}).status_code == 404
+
+
+def test_closures_that_are_over_are_dropped_and_a_typo_year_is_refused() -> None:
+    today = date(2026, 12, 2)
+    base = details.form_fields(FILE)
+    kept = details.check_details({**base, "closures": [{"start": "2026-11-11"}, {"start": "2026-12-24"}]}, today)
+    assert kept["closures"] == [{"start": "2026-12-24", "end": "2026-12-24"}]
+    for closure in ({"start": "2062-12-24", "new": True}, {"start": "2026-12-24", "end": "2036-12-24", "new": True}):
+        try:
+            details.check_details({**base, "closures": [closure]}, today)
+        except details.DetailsError as error:
+            assert "check the year" in error.problems["closure_0"]
+        else:
+            raise AssertionError(f"accepted {closure}")
+    try:
+        details.check_details({**base, "closures": [{"start": "2027-01-01"}] * (details.MAX_CLOSURES + 1)}, today)
+    except details.DetailsError as error:
+        assert f"at most {details.MAX_CLOSURES} closures" in error.problems["closures"]
+    else:
+        raise AssertionError("too many closures accepted")
+
+
+def test_two_approvals_at_the_same_moment_cannot_both_go_live(clinic_db: str) -> None:
+    import threading
+
+    engine = engine_for(clinic_db)
+    drafts = [details.propose(engine, details.check_details(form(phone=phone), date.today()), "race", "bo")
+              for phone in ("(780) 555-0111", "(780) 555-0122")]
+    outcomes: list[str] = []
+
+    def approve(version_id: int) -> None:
+        try:
+            details.decide(engine, version_id, "cleo", approve=True)
+            outcomes.append("approved")
+        except details.DetailsError as error:
+            outcomes.append(error.problems["proposal"])
+
+    threads = [threading.Thread(target=approve, args=(version_id,)) for version_id in drafts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes)[0] == "approved" and "changed after this was proposed" in sorted(outcomes)[1], outcomes
