@@ -155,6 +155,19 @@ def test_the_bots_staff_channel_checks_its_requests(widget_site: WidgetSite) -> 
     assert tracker.status_code == 404
 
 
+def staff_signed_in(browser: Any, staff_console: str, username: str) -> Any:
+    """A new browser profile signed in to the console as ``username``."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # for axe only
+    context.set_default_timeout(20_000)
+    staff = context.new_page()
+    staff.goto(staff_console + "/login")
+    staff.get_by_label("Username").fill(username)
+    staff.get_by_label("Password").fill(STAFF_PASSWORD)
+    staff.get_by_role("button", name="Sign in").click()
+    expect(staff.get_by_role("heading", name="Conversations")).to_be_visible()
+    return staff
+
+
 def test_front_desk_proposes_a_closure_a_clinician_approves_it_and_a_patient_sees_it(
     browser: Any, widget_site: WidgetSite, staff_console: str,
 ) -> None:
@@ -173,13 +186,7 @@ def test_front_desk_proposes_a_closure_a_clinician_approves_it_and_a_patient_see
     label = f"{today:%A}, {today:%B} {today.day}"
 
     def signed_in_as(username: str) -> Any:
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # for axe only
-        context.set_default_timeout(20_000)
-        staff = context.new_page()
-        staff.goto(staff_console + "/login")
-        staff.get_by_label("Username").fill(username)
-        staff.get_by_label("Password").fill(STAFF_PASSWORD)
-        staff.get_by_role("button", name="Sign in").click()
+        staff = staff_signed_in(browser, staff_console, username)
         staff.get_by_role("link", name="Clinic details").click()
         expect(staff.get_by_role("heading", name="Clinic details", exact=True)).to_be_visible()
         return staff
@@ -246,13 +253,7 @@ def test_front_desk_drafts_an_answer_a_clinician_approves_it_and_a_patient_reads
     new_text = "After your session, drink water and move gently. Mild soreness for a day or two is common."
 
     def open_answer(username: str) -> Any:
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # for axe only
-        context.set_default_timeout(20_000)
-        staff = context.new_page()
-        staff.goto(staff_console + "/login")
-        staff.get_by_label("Username").fill(username)
-        staff.get_by_label("Password").fill(STAFF_PASSWORD)
-        staff.get_by_role("button", name="Sign in").click()
+        staff = staff_signed_in(browser, staff_console, username)
         staff.get_by_role("link", name="Answers").click()
         staff.get_by_role("link", name="Aftercare", exact=True).click()
         expect(staff.get_by_role("heading", name="Answer: Aftercare")).to_be_visible()
