@@ -95,8 +95,10 @@ def expected_text() -> Callable[[str], str]:
     domain = Domain.load(str(PROJECT / "domain"))
     slots = ClinicProfile.load(PROJECT / "clinic" / "profile.yml").as_slots()
 
+    from clinic_assistant.rasa.nlg import tidy
+
     def render(response: str) -> str:
-        return str(domain.responses[response][0]["text"]).format(**slots)
+        return tidy(str(domain.responses[response][0]["text"]).format(**slots))
 
     return render
 

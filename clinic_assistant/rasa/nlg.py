@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -95,7 +96,19 @@ class LiveResponsesNLG(TemplatedNaturalLanguageGenerator):
             if texts != self.console_texts:
                 self._lay_over(dict(texts))
             kwargs = {**slots, **kwargs}
-        return await super().generate(utter_action, tracker, output_channel, **kwargs)
+        message = await super().generate(utter_action, tracker, output_channel, **kwargs)
+        if message and isinstance(message.get("text"), str):
+            message["text"] = tidy(message["text"])
+        return message
+
+
+_DOUBLE_STOP = re.compile(r"\b([ap])\.m\.\.(?!\.)")
+
+
+def tidy(text: str) -> str:
+    """One full stop after a clock time that ends a sentence: a value ending in "p.m."
+    followed by the text's own "." ("8 a.m. to 4 p.m.. Outside ...")."""
+    return _DOUBLE_STOP.sub(r"\1.m.", text)
 
 
 def console_state() -> tuple[dict[str, str], dict[str, str]]:

@@ -29,6 +29,21 @@ class Deployment:
     def webhook(self) -> str:
         return f"{self.url}/webhooks/rest/webhook"
 
+    def address(self, container: str, port: int) -> str:
+        """An address of the container that takes connections on ``port`` from this
+        machine (its networks' bridges are reachable from the host)."""
+        import socket
+
+        found = self.podman_run("inspect", "--format",
+                                "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container).split()
+        for address in found:
+            try:
+                socket.create_connection((address, port), timeout=2).close()
+                return address
+            except OSError:
+                continue
+        raise AssertionError(f"{container}: none of {found} takes connections on {port}")
+
     def container(self, service: str) -> str:
         found = subprocess.run(
             [*self.podman, "ps", "-a", "--format", "{{.Names}}",
