@@ -117,7 +117,7 @@ var:
 run: $(MODEL) $(WIDGET_BUNDLE) | var
 	@echo "==> Starting the action server on $(BIND_HOST):$(ACTION_PORT) and the bot on $(BIND_HOST):$(RASA_PORT)"
 	@echo "    Website with the chat widget:  http://$(BIND_HOST):$(WIDGET_PORT)/   <- open this"
-	@echo "    Staff console:                 http://$(BIND_HOST):$(STAFF_PORT)/   (make staff-user STAFF_USER=name)"
+	@echo "    Staff console:                 http://$(BIND_HOST):$(STAFF_PORT)/   (make staff-user STAFF_USER=name STAFF_ROLE=admin)"
 	@echo "    REST channel:  http://$(BIND_HOST):$(RASA_PORT)/webhooks/rest/webhook"
 	@echo "    Ctrl-C stops everything."
 	@$(PY) -m clinic_assistant.clinic.placeholders
