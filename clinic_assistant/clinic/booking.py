@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Optional
 
 from clinic_assistant.clinic.contact import format_phone
+from clinic_assistant.clinic.profile import clock_text, day_text
 
 MAX_NAME_LENGTH = 60
 
@@ -87,9 +88,9 @@ class PreferredTimes:
     def summary(self) -> str:
         """E.g. "Tuesday, December 1, afternoon"; the patient's words when nothing was
         recognised."""
-        pieces = [_day_text(d) for d in self.days]
+        pieces = [day_text(d) for d in self.days]
         if self.week_of:
-            pieces.append(f"the week of {_day_text(self.week_of, weekday=False)}")
+            pieces.append(f"the week of {day_text(self.week_of, weekday=False)}")
         text = " or ".join(pieces)
         if self.parts:
             text = f"{text}, {' or '.join(self.parts)}" if text else " or ".join(self.parts)
@@ -123,21 +124,10 @@ def read_preferred_times(text: str, now: datetime) -> PreferredTimes:
         elif day not in days:
             days.append(day)
         if re.search(r"\d", words) and (moment.hour or moment.minute) and day >= today:
-            part = _clock(moment)
+            part = clock_text(moment.time())
             if part not in parts:
                 parts = parts + (part,)
     return PreferredTimes(text, tuple(days), week_of, parts, tuple(past))
-
-
-def _day_text(day: date, weekday: bool = True) -> str:
-    text = f"{day:%B} {day.day}"
-    return f"{day:%A}, {text}" if weekday else text
-
-
-def _clock(moment: datetime) -> str:
-    hour = moment.hour % 12 or 12
-    suffix = "a.m." if moment.hour < 12 else "p.m."
-    return f"{hour}:{moment.minute:02d} {suffix}" if moment.minute else f"{hour} {suffix}"
 
 
 # ---- new or returning -------------------------------------------------------------------

@@ -290,11 +290,9 @@ def live_profile(settings: Optional[Settings] = None) -> ClinicProfile:
 
 def form_fields(profile: ClinicProfile) -> dict[str, Any]:
     """The form's fields filled with a profile's details."""
-    fields: dict[str, Any] = {key: getattr(profile, key) for key in ("phone", "email", "address", "booking_link")}
-    for day in DAYS:
-        span = profile.hours.get(day)
-        fields[f"hours_{day}"] = f"{span.opens:%H:%M}-{span.closes:%H:%M}" if span else ""
-    fields["closures"] = [closure.as_dict() for closure in profile.closures]
+    written = profile.as_dict()
+    fields: dict[str, Any] = {key: written[key] for key in ("phone", "email", "address", "booking_link", "closures")}
+    fields.update({f"hours_{day}": written["hours"].get(day, "") for day in DAYS})
     return fields
 
 

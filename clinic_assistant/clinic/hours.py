@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from clinic_assistant.clinic.profile import DAYS, ClinicProfile, _clock
+from clinic_assistant.clinic.profile import DAYS, ClinicProfile, clock_text, day_text
 
 # the holidays library's subdivision codes
 PROVINCES = {"alberta": "AB", "british columbia": "BC", "manitoba": "MB", "new brunswick": "NB",
@@ -26,12 +26,11 @@ PROVINCES = {"alberta": "AB", "british columbia": "BC", "manitoba": "MB", "new b
 EVES = {"christmas eve": (12, 24), "new years eve": (12, 31)}  # (apostrophes are dropped first)
 # words that make a found date a day the patient asked about (dateparser alone reads
 # "may" or "sun" in any sentence as a date)
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# month names ("may" is left out: "may I ask ..."; a date with it is found by dateparser)
+_MONTHS = (r"january|february|march|april|june|july|august|september|october|november|december|"
+           r"jan|feb|mar|apr|jun|jul|aug|sept|oct|nov|dec")
 _DAY_WORDS = re.compile(
-    r"\b(today|tonight|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-    r"tues|thurs|january|february|march|april|june|july|august|"
-    r"september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|oct|nov|dec|\d{1,2}(st|nd|rd|th)?)\b",
-    re.I)
+    rf"\b(today|tonight|tomorrow|{'|'.join(DAYS)}|tues|thurs|{_MONTHS}|\d{{1,2}}(st|nd|rd|th)?)\b", re.I)
 # "the 26th": a day of this month (or the next, once it is past)
 _ORDINAL = re.compile(r"\b(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)\b", re.I)
 # "for the next 2 weeks", "over the holidays": more than one day; the week's hours answer it
@@ -73,8 +72,7 @@ def asked_day(text: str, profile: ClinicProfile, now: datetime) -> Optional[Aske
     if _SPAN_WORDS.search(words):
         return None
     ordinal = _ORDINAL.search(words)
-    if ordinal and not re.search(r"\b(january|february|march|april|may|june|july|august|september|october|"
-                                 r"november|december|jan|feb|mar|apr|jun|jul|aug|sept|oct|nov|dec)\b", words):
+    if ordinal and not re.search(rf"\b(may|{_MONTHS})\b", words):
         number = int(ordinal.group(1))
         for months_ahead in (0, 1, 2):
             year, month = divmod(today.month - 1 + months_ahead, 12)
@@ -85,7 +83,7 @@ def asked_day(text: str, profile: ClinicProfile, now: datetime) -> Optional[Aske
             if day >= today:
                 return AskedDay(day, names.get(day, ""))
         return None
-    for weekday, name in enumerate(_WEEKDAYS):  # "are you open friday?" on a Friday: today
+    for weekday, name in enumerate(DAYS):  # "are you open friday?" on a Friday: today
         if weekday == today.weekday() and re.search(rf"\b{name}\b", words) and not re.search(r"\bnext\b", words):
             return AskedDay(today, names.get(today, ""))
     local = now.astimezone(ZoneInfo(profile.timezone)).replace(tzinfo=None)
@@ -110,7 +108,7 @@ _ALONE = {"thanksgiving", "remembrance", "boxing"}  # holiday names patients use
 
 
 def day_label(asked: AskedDay) -> str:
-    text = f"{asked.day:%A}, {asked.day:%B} {asked.day.day}"
+    text = day_text(asked.day)
     return f"{text} ({asked.holiday})" if asked.holiday else text
 
 
@@ -119,7 +117,7 @@ def next_opening_after(profile: ClinicProfile, day: date) -> str:
     opening = profile.next_opening(datetime.combine(day, datetime.max.time(), tzinfo=zone))
     if opening is None:
         return ""
-    return f"{opening:%A}, {opening:%B} {opening.day} at {_clock(opening.time())}"
+    return f"{day_text(opening.date())} at {clock_text(opening.time())}"
 
 
 def hours_answer(profile: ClinicProfile, asked: AskedDay) -> tuple[str, dict[str, str]]:
@@ -133,7 +131,7 @@ def hours_answer(profile: ClinicProfile, asked: AskedDay) -> tuple[str, dict[str
         values["hours_reason"] = f" ({notes[0]})" if notes else ""
         values["hours_next"] = next_opening_after(profile, asked.day) or "on our next working day"
         return "utter_hours_day_closed", values
-    values["hours_span"] = f"{_clock(span.opens)} to {_clock(span.closes)}"
+    values["hours_span"] = f"{clock_text(span.opens)} to {clock_text(span.closes)}"
     usual = profile.hours.get(DAYS[asked.day.weekday()])
     if closures and usual is not None and span.closes < usual.closes:  # closing early that day
         values["hours_reason"] = f" ({notes[0]})" if notes else ""

@@ -49,9 +49,9 @@ class Closure:
     def text(self) -> str:
         """As patients read it: "closed December 24 to 26 (holidays)"."""
         if self.closes_at is not None:
-            words = f"closing at {_clock(self.closes_at)} on {_day(self.start)}"
+            words = f"closing at {clock_text(self.closes_at)} on {day_text(self.start)}"
         elif self.start == self.end:
-            words = f"closed on {_day(self.start)}"
+            words = f"closed on {day_text(self.start)}"
         elif self.start.month == self.end.month:
             words = f"closed {self.start:%B} {self.start.day} to {self.end.day}"
         else:
@@ -170,7 +170,7 @@ class ClinicProfile:
             label = days[0].title() if len(days) == 1 else (
                 f"{days[0].title()} to {days[-1].title()}"
             )
-            parts.append(f"{label} {_clock(span.opens)} to {_clock(span.closes)}")
+            parts.append(f"{label} {clock_text(span.opens)} to {clock_text(span.closes)}")
         return "; ".join(parts)
 
     def hours_on(self, day: date) -> OpeningHours | None:
@@ -228,7 +228,7 @@ class ClinicProfile:
             day = "tomorrow"
         else:
             day = DAYS[opening.weekday()].title()
-        return f"{day} at {_clock(opening.time())}"
+        return f"{day} at {clock_text(opening.time())}"
 
     def as_slots(self, moment: datetime | None = None) -> dict[str, str]:
         """The slot values that responses use, e.g. ``{clinic_phone}``; ``clinic_notice``
@@ -256,12 +256,14 @@ class ClinicProfile:
         }
 
 
-def _day(day: date) -> str:
-    """ "Thursday, December 24" """
-    return f"{DAYS[day.weekday()].title()}, {day:%B} {day.day}"
+def day_text(day: date, weekday: bool = True) -> str:
+    """A date as patients and staff read it: "Thursday, December 24" ("December 24")."""
+    text = f"{day:%B} {day.day}"
+    return f"{DAYS[day.weekday()].title()}, {text}" if weekday else text
 
 
-def _clock(moment: time) -> str:
+def clock_text(moment: time) -> str:
+    """A clock time as patients read it: "8 a.m.", "2:30 p.m."."""
     suffix = "a.m." if moment.hour < 12 else "p.m."
     hour = moment.hour % 12 or 12
     return f"{hour}:{moment.minute:02d} {suffix}" if moment.minute else f"{hour} {suffix}"

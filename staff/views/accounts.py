@@ -50,11 +50,11 @@ def change_role(username: str) -> Any:
         flash("You cannot change your own role; ask another administrator.", "error")
         return redirect(url_for("accounts.account_list"))
     try:
-        name = accounts.set_role(engine, username, request.form.get("role", ""))
-    except accounts.AccountError as error:
+        role = roles.check_role(request.form.get("role", ""))
+        name = accounts.set_role(engine, username, role)
+    except ValueError as error:  # an unknown role, or an AccountError
         flash(f"Nothing was changed: {error}.", "error")
         return redirect(url_for("accounts.account_list"))
-    role = roles.check_role(request.form["role"])
     audit.record(engine, g.member.username, "set_role", None, f"{name} -> {role}")
     flash(f"'{name}' is now {roles.LABELS[role]}.", "ok")
     return redirect(url_for("accounts.account_list"))
