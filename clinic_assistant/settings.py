@@ -168,6 +168,17 @@ class Staff:
         object.__setattr__(self, "rasa_url", self.rasa_url.rstrip("/"))
 
 
+@group("training")
+class Training:
+    models_dir: str = var("CONSOLE_MODELS_DIR", "", "where the background trainer writes models with staff's new topics and wordings, and the only folder the bot loads them from (default `models/console/`)")
+    replica_urls: tuple[str, ...] = var("RASA_REPLICA_URLS", "", "every Rasa server the trainer loads a new model into (comma-separated; default `RASA_URL`)")
+    poll_seconds: float = var("TRAINER_POLL_SECONDS", "1", "how often the trainer looks for approved additions")
+
+    def __post_init__(self) -> None:
+        if not self.models_dir:
+            object.__setattr__(self, "models_dir", str(PROJECT_ROOT / "models" / "console"))
+
+
 @group("smtp")
 class Smtp:
     host: str = var("SMTP_HOST", "", "staff email for booking requests (none sent without it and CLINIC_NOTIFY_EMAIL)")
@@ -236,6 +247,7 @@ class Settings:
     rasa_api: RasaApi = field(default_factory=RasaApi)
     widget: Widget = field(default_factory=Widget)
     staff: Staff = field(default_factory=Staff)
+    training: Training = field(default_factory=Training)
     smtp: Smtp = field(default_factory=Smtp)
     twilio: Twilio = field(default_factory=Twilio)
     messenger: Messenger = field(default_factory=Messenger)
@@ -264,7 +276,8 @@ class Settings:
 
 GROUPS: dict[str, type] = {
     "servers": Servers, "clinic": Clinic, "database": Database, "redis": Redis,
-    "security": Security, "rasa_api": RasaApi, "widget": Widget, "staff": Staff, "smtp": Smtp,
+    "security": Security, "rasa_api": RasaApi, "widget": Widget, "staff": Staff, "training": Training,
+    "smtp": Smtp,
     "twilio": Twilio, "messenger": Messenger, "limits": Limits, "deployment": Deployment, "ci": Ci,
 }
 VARIABLES: tuple[Variable, ...] = tuple(v for cls in GROUPS.values() for v in cls.VARIABLES)  # type: ignore[attr-defined]

@@ -90,6 +90,17 @@ def clinic_time(moment: Optional[datetime]) -> str:
     return moment.astimezone(console().tz()).strftime("%Y-%m-%d %H:%M")
 
 
+def clinic_time_iso(moment: str) -> str:
+    """A step's time (ISO text, UTC) in the clinic's zone, to the second."""
+    try:
+        parsed = datetime.fromisoformat(moment)
+    except (TypeError, ValueError):
+        return str(moment)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(console().tz()).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def create_app(settings: Optional[Settings] = None) -> Flask:
     settings = settings or Settings.from_env()
     _check_secrets(settings)
@@ -121,6 +132,7 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
     app.add_url_rule("/health", "health", lambda: {"status": "ok"})
     views.register(app)
     app.add_template_filter(clinic_time, "clinic_time")
+    app.add_template_filter(clinic_time_iso, "clinic_time_iso")
 
     @app.context_processor
     def template_helpers() -> dict[str, Any]:

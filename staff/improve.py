@@ -33,6 +33,13 @@ def answer_intents() -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+def markable_intents(engine: sa.engine.Engine) -> tuple[str, ...]:
+    """The answers of domain/ and the new topics approved in the console."""
+    from clinic_assistant.training.additions import taught_topics
+
+    return tuple(sorted({*answer_intents(), *taught_topics(engine)}))
+
+
 def mark(engine: sa.engine.Engine, conversation_id: str, turn: Turn, choice: str, username: str) -> None:
     """Marks a patient message (one mark per message: a new one replaces the old)."""
     correct: Optional[str] = None if choice == NEW_QUESTION else choice

@@ -23,21 +23,22 @@ ACTIONS: dict[str, str] = {
     "reply": "reply live to a patient, hand a conversation back to the bot",
     "review": "mark a conversation reviewed",
     "queues": "see and work the handoff and booking queues",
-    "improve": "see 'Improve the bot', mark messages",
+    "improve": "see 'Improve the bot' and the training progress, mark messages",
     "export": "download conversations (CSV, JSON) and marked messages (NLU YAML)",
     "forget": "delete a conversation everywhere",
     "accounts": "create accounts, change roles, deactivate accounts",
-    "propose_changes": "propose a change to the clinic's details or to an answer text",
+    "propose_changes": "propose a change to the clinic's details or to an answer text, a new topic or new wordings",
     "approve_details": "approve, reject or restore the clinic's details (never one's own proposal)",
     "approve_answers": "approve, reject or restore answer texts (never one's own draft)",
     "approve_clinical_answers": "... and those about conditions, treatment, aftercare and safety",
+    "approve_training": "approve or reject new topics and new wordings for the bot to learn (never one's own)",
 }
 
 _FRONT_DESK = frozenset({"sign_out", "read_conversations", "reveal_contacts", "reply", "review",
                          "queues", "improve", "propose_changes", "approve_details", "approve_answers"})
 PERMISSIONS: dict[str, frozenset[str]] = {
     FRONT_DESK: _FRONT_DESK,
-    CLINICIAN: _FRONT_DESK | {"approve_clinical_answers"},
+    CLINICIAN: _FRONT_DESK | {"approve_clinical_answers", "approve_training"},
     ADMIN: _FRONT_DESK | {"export", "forget", "accounts"},
 }
 assert all(actions <= set(ACTIONS) for actions in PERMISSIONS.values())

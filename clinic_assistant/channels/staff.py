@@ -3,6 +3,8 @@
     POST /webhooks/staff/reply      {"conversation_id": ..., "text": ..., "staff_name": ...}
     POST /webhooks/staff/hand_back  {"conversation_id": ..., "staff_name": ...}
     POST /webhooks/staff/forget     {"conversation_ids": [...], "staff_name": ...}
+    GET  /webhooks/staff/model      the model this server answers with
+    POST /webhooks/staff/model      {"model_file": ...}: answer with this model from now on
 
 Both need ``Authorization: Bearer <STAFF_API_TOKEN>``; without the variable set on the
 Rasa server they answer 503. Instead of opening Rasa's whole HTTP API, this small
@@ -20,11 +22,20 @@ channel does the two things staff need, under the conversation's lock:
   under its lock, so a turn in progress cannot write a forgotten conversation back.
   The lock store of one Rasa process is in its memory, which is why the staff
   console and ``python -m staff forget`` ask this server to do it.
+- **model**: the background trainer (clinic_assistant/training/) has the server answer
+  with a model that teaches staff's new topics and wordings. Only a model file in
+  ``CONSOLE_MODELS_DIR`` is loaded. It is loaded in a worker thread beside the running
+  one, which keeps answering; then new turns go to the new model, while turns already
+  under way finish on the old one (the conversations and their locks are shared, so
+  nothing is dropped or answered twice).
 """
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
+import time
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -45,6 +56,41 @@ MAX_REPLY_LENGTH = limits.MAX_STAFF_REPLY
 MAX_NAME_LENGTH = 80
 MAX_FORGET = 500  # conversations per request
 RETURNED_RESPONSE = "utter_handoff_returned"
+_swapping = asyncio.Lock()  # one model load at a time
+
+
+def model_file_problem(body: Any) -> Optional[str]:
+    """Why a model load request cannot be followed (None: it can)."""
+    given = body.get("model_file") if isinstance(body, dict) else None
+    if not isinstance(given, str) or not given.endswith(".tar.gz"):
+        return "'model_file' must name a trained model (.tar.gz)"
+    folder = Path(Settings.from_env().training.models_dir).resolve()
+    path = Path(given).resolve()
+    if folder not in path.parents:
+        return f"only models in {folder} (CONSOLE_MODELS_DIR) are loaded"
+    if not path.is_file():
+        return f"there is no model file {path}"
+    return None
+
+
+def load_agent_beside(model_file: str, old_agent: Any) -> Any:
+    """A new agent for ``model_file`` with the server's endpoints (run in a worker
+    thread), sharing the running agent's lock store."""
+    from rasa.core.agent import load_agent
+    from rasa.core.utils import AvailableEndpoints
+
+    from clinic_assistant.rasa import server
+
+    endpoints = AvailableEndpoints.read_endpoints(server.ENDPOINTS_FILE)
+    agent = asyncio.run(load_agent(model_path=model_file, endpoints=endpoints))
+    if not agent.is_ready():
+        raise RuntimeError(f"the model {model_file} could not be loaded")
+    if old_agent is not None:
+        agent.lock_store = old_agent.lock_store
+    use_model_responses = getattr(agent.nlg, "use_model_responses", None)
+    if use_model_responses is not None and agent.domain is not None:
+        use_model_responses(dict(agent.domain.responses))
+    return agent
 
 
 def staff_reply_message(text: str, staff_name: str) -> dict[str, Any]:
@@ -223,5 +269,32 @@ class StaffInput(InputChannel):
                 return response.json({"error": "the conversations could not be deleted right now; try again"},
                                      status=503)
             return response.json({"ok": True, "deleted": deleted})
+
+        @blueprint.route("/model", methods=["GET", "POST"])
+        async def model(request: Request) -> HTTPResponse:
+            problem = refused(request)
+            if problem is not None:
+                return problem
+            agent = request.app.ctx.agent
+            if request.method == "GET":
+                processor = getattr(agent, "processor", None)
+                return response.json({"model_file": str(Path(processor.model_path).resolve()) if processor else None,
+                                      "model_id": agent.model_id if agent else None})
+            body = json_body(request)
+            reason = model_file_problem(body)
+            if reason is not None:
+                return response.json({"error": reason}, status=400)
+            model_file = str(Path(body["model_file"]).resolve())
+            started = time.monotonic()
+            async with _swapping:
+                try:
+                    new_agent = await asyncio.to_thread(load_agent_beside, model_file, request.app.ctx.agent)
+                except Exception as error:  # the running model keeps answering
+                    logger.exception("Could not load the model %s", model_file)
+                    return response.json({"error": f"the model could not be loaded: {error}"}, status=422)
+                request.app.ctx.agent = new_agent
+            seconds = round(time.monotonic() - started, 2)
+            logger.info("Now answering with the model %s (loaded in %.1f s)", model_file, seconds)
+            return response.json({"ok": True, "model_file": model_file, "seconds": seconds})
 
         return blueprint

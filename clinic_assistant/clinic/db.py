@@ -202,6 +202,47 @@ answer_versions = sa.Table(
     sa.Column("decided_at", sa.DateTime(timezone=True)),
 )
 
+# New topics and new wordings proposed from "Improve the bot" (clinic_assistant/training/):
+# proposed, then approved (or rejected) by a clinician other than the author; approved
+# ones are taught to the bot by a background training run, which may refuse them.
+training_additions = sa.Table(
+    "training_additions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(12), nullable=False),  # topic | wordings
+    sa.Column("intent", sa.String(100), nullable=False),  # faq_<name> for a new topic
+    sa.Column("title", sa.String(100)),  # a new topic's name as staff wrote it
+    sa.Column("answer_text", sa.Text),  # a new topic's answer
+    sa.Column("examples", sa.Text, nullable=False),  # JSON list of messages
+    sa.Column("mark_ids", sa.Text, nullable=False),  # JSON list of annotations.id they came from
+    sa.Column("reason", sa.Text, nullable=False),
+    # proposed | rejected | approved | training | live | refused
+    sa.Column("status", sa.String(12), nullable=False, index=True),
+    sa.Column("proposed_by", sa.String(64), nullable=False),
+    sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decided_by", sa.String(64)),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+    sa.Column("run_id", sa.Integer),  # the training run that took it
+)
+
+# One background training run: its steps (JSON list of {step, at, detail}), the model
+# it made, the frozen test set's figures, and why it was refused or failed.
+training_runs = sa.Table(
+    "training_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    # training | checking | loading | live | refused | failed | replaced
+    sa.Column("status", sa.String(12), nullable=False, index=True),
+    sa.Column("additions", sa.Text, nullable=False),  # JSON list of training_additions.id
+    sa.Column("fingerprint", sa.String(64), nullable=False),  # the repository's inputs + additions
+    sa.Column("steps", sa.Text, nullable=False),
+    sa.Column("model_file", sa.Text),
+    sa.Column("figures", sa.Text),  # JSON
+    sa.Column("reason", sa.Text),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+)
+
 conversation_reviews = sa.Table(
     "conversation_reviews",
     metadata,

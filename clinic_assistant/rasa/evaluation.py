@@ -1,7 +1,7 @@
 """How well a trained model answers patients' messages it was never fitted to.
 
     python -m clinic_assistant.rasa.evaluation --model models/clinic.tar.gz \\
-        --data tests/nlu_eval/test.yml [--min-accuracy 0.85]
+        --data tests/nlu_eval/test.yml [--min-accuracy 0.85] [--no-misses] [--json figures.json]
 
 The sets (tests/nlu_eval/, README there) were written blind, without seeing the
 training data, and are frozen (hash-checked by tests/test_nlu_eval_set.py). Each
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -206,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path("tests/nlu_eval/test.yml"))
     parser.add_argument("--min-accuracy", type=float, default=0.0)
     parser.add_argument("--no-misses", action="store_true", help="figures only")
+    parser.add_argument("--json", type=Path, help="also write the figures here (the background trainer reads them)")
     args = parser.parse_args(argv)
     if args.no_misses:  # figures only: Rasa's debug log would print each message it parses
         import logging
@@ -215,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         configure_structlog(logging.WARNING)
     report = asyncio.run(evaluate_set(load_set(args.data), model_parser(args.model)))
     print(format_report(report, str(args.data), show_misses=not args.no_misses), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps({
+            "right": sum(answered_right(p) for p in report.predictions), "total": len(report.predictions),
+            "figures": {name: [value, count] for name, (value, count) in report.figures().items()}}))
     if report.answer_accuracy < args.min_accuracy:
         print(f"answer accuracy {report.answer_accuracy:.1%} is below the minimum {args.min_accuracy:.0%}")
         return 1

@@ -9,7 +9,9 @@ Texts approved in the staff console (clinic_assistant/clinic/answer_texts.py) ar
 over the files' texts, also within a second.
 
 Only texts, buttons and custom data are taken this way. A *new* response, intent or
-action still needs `make run`/`make train` (which retrains because domain/ changed).
+action in domain/ still needs `make run`/`make train` (which retrains because domain/
+changed); a new topic added in the console comes with the model the background
+trainer loads (clinic_assistant/training/).
 A file that does not load (a YAML mistake) is reported in the log and the previous
 texts stay in use.
 """
@@ -72,6 +74,13 @@ class LiveResponsesNLG(TemplatedNaturalLanguageGenerator):
             logger.info("Answer texts reloaded from %s", self.directory)
         self.files_responses = {**self.files_responses, **responses}
         self._stamp = stamp
+        self._lay_over(self.console_texts)
+
+    def use_model_responses(self, responses: dict[str, Any]) -> None:
+        """A model was loaded (``Agent.load_model`` sets ``responses`` to its domain's):
+        keep its responses, under the files' and the console's texts. A new topic taught
+        in the console (clinic_assistant/training/) has its response only in the model."""
+        self.files_responses = {**responses, **self.files_responses}
         self._lay_over(self.console_texts)
 
     def _lay_over(self, texts: dict[str, str]) -> None:

@@ -25,6 +25,10 @@ from clinic_assistant.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 
+# the endpoints file the server was started with; a model loaded later (the staff
+# channel's /model) gets its tracker store and answer renderer from it too
+ENDPOINTS_FILE = "endpoints.yml"
+
 
 def action_timeout() -> float:
     return Settings.from_env().servers.action_timeout_seconds
@@ -140,6 +144,9 @@ def main() -> None:
     engine_for(Settings.from_env().database.url)  # migrates the project's tables before any turn
     from rasa.__main__ import main as rasa_main
 
+    global ENDPOINTS_FILE
+    if "--endpoints" in args[:-1]:
+        ENDPOINTS_FILE = args[args.index("--endpoints") + 1]
     sys.argv = ["rasa", "run", *args]
     rasa_main()
 

@@ -11,7 +11,7 @@ from clinic_assistant.clinic import identity
 from clinic_assistant.clinic.db import BOOKING_STATUSES, HANDOFF_STATUSES, contact_of
 from staff import audit, conversations, live, queues
 from staff.console import console
-from staff.improve import answer_intents
+from staff.improve import markable_intents
 from staff.privacy import PHONE_MASK, hide_contacts, mask
 from staff.roles import needs
 
@@ -99,7 +99,7 @@ def show_transcript(conversation_id: str, revealed: bool) -> Any:
         contact_label="Messenger id" if kind == "messenger" else "Phone",
         with_staff=conversations.handoff_active(engine, conversation_id),
         handoffs=handoffs, bookings=bookings, review=conversations.review_of(engine, conversation_id),
-        intents=answer_intents(), low=conversations.LOW_CONFIDENCE,
+        intents=markable_intents(engine), low=conversations.LOW_CONFIDENCE,
         handoff_statuses=HANDOFF_STATUSES, booking_statuses=BOOKING_STATUSES,
     )
 

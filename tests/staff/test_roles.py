@@ -1,6 +1,6 @@
 """Who may do what (staff/roles.py, issue #19): every page and form of the console for
 every role, against the table below written from the issue (front desk: conversations,
-queues, live reply; clinician: the same; administrator: also accounts, exports and
+queues, live reply; clinician: the same, and approving what the bot learns; administrator: also accounts, exports and
 forgetting). A page added without an entry here fails the first test."""
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tests.staff.conftest import PASSWORD, csrf_token, login
 
 EVERYONE = {"front_desk", "clinician", "admin"}
 ADMIN = {"admin"}
+CLINICIAN = {"clinician"}
 # (method, endpoint) -> the roles that may use it
 EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "auth.logout"): EVERYONE,
@@ -31,6 +32,11 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "queues.change_status"): EVERYONE,
     ("GET", "improve.improve_page"): EVERYONE,
     ("POST", "improve.mark"): EVERYONE,
+    ("POST", "improve.propose_topic"): EVERYONE,
+    ("POST", "improve.propose_wordings"): EVERYONE,
+    ("POST", "improve.approve"): CLINICIAN,  # new topics and wordings: a clinician, never their author
+    ("POST", "improve.reject"): CLINICIAN,
+    ("GET", "improve.training"): EVERYONE,
     ("GET", "exports.export_nlu"): ADMIN,
     ("GET", "exports.export_conversations"): ADMIN,
     ("GET", "details.details_page"): EVERYONE,
@@ -52,7 +58,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
 }
 PUBLIC = {"auth.login", "static", "health"}
 ARGUMENTS = {"conversation_id": "conv-faq", "kind": "handoff", "item_id": 1, "fmt": "csv", "username": "zed",
-             "version_id": 1, "response": "utter_faq_parking"}
+             "version_id": 1, "response": "utter_faq_parking", "addition_id": 1}
 
 
 def routes(app: Any) -> set[tuple[str, str]]:

@@ -1,0 +1,4 @@
+"""python -m clinic_assistant.training: the background trainer (worker.py)."""
+from clinic_assistant.training.worker import main
+
+main()

@@ -1,0 +1,452 @@
+"""The background trainer: approved additions in, a checked model loaded by every
+running bot out.
+
+    python -m clinic_assistant.training          (a process of `make run`)
+
+About once a second (``TRAINER_POLL_SECONDS``) it compares what the bots should know
+with what they answer with:
+
+- *What they should know* is the repository's training inputs (config.yml, domain/,
+  data/, the spaCy pipeline and the triage classifier built by make) plus every addition
+  approved in the console, summed up as one fingerprint.
+- When no model has that fingerprint, a **run** starts. It writes a workspace (the
+  repository's domain/ and data/ with the additions as ``console_additions.yml``: a new
+  topic is an intent ``faq_<name>``, a response with its answer and a rule joining
+  them), trains a model into ``CONSOLE_MODELS_DIR`` with Rasa (its cache makes this
+  quick), then **checks** it: the frozen test set (tests/nlu_eval/test.yml) must be
+  answered at least as well as by the model the bot answers with now, and every test
+  story (tests/stories/) must pass. Otherwise the model is refused, with the reason,
+  and so are the additions it was trained for (staff see why; the bot keeps its model).
+- A model that passed is **loaded** by every Rasa server in ``RASA_REPLICA_URLS``
+  (default ``RASA_URL``) through the staff channel; a server that restarts later (and so
+  answers with the repository's model again) gets it loaded again within a second.
+
+Each step is recorded in ``training_runs`` with its time, for the console's progress
+page. A run that fails (training crashed, the trainer was stopped) is not retried
+until the trainer starts again; its additions wait, approved.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import requests
+import sqlalchemy as sa
+import yaml
+
+from clinic_assistant.clinic.db import engine_for, training_additions, training_runs
+from clinic_assistant.settings import PROJECT_ROOT, Settings
+from clinic_assistant.training.additions import (
+    APPROVED, LIVE, REFUSED, TAUGHT, TOPIC, TRAINING, WORDINGS, Addition, additions)
+
+logger = logging.getLogger("clinic_assistant.training")
+
+# run statuses
+RUN_TRAINING, RUN_CHECKING, RUN_LOADING, RUN_LIVE = "training", "checking", "loading", "live"
+RUN_REFUSED, RUN_FAILED, RUN_REPLACED = "refused", "failed", "replaced"
+ACTIVE = (RUN_TRAINING, RUN_CHECKING, RUN_LOADING)
+TEST_SET = PROJECT_ROOT / "tests" / "nlu_eval" / "test.yml"
+TEST_STORIES = PROJECT_ROOT / "tests" / "stories"
+ADDITIONS_FILE = "console_additions.yml"
+STEP_TIMEOUT = 15 * 60  # seconds, for each of training, the test set and the stories
+LOAD_TIMEOUT = 180
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def repository_inputs() -> list[Path]:
+    """What a model of the repository is made from (as the Makefile's model target)."""
+    paths = [PROJECT_ROOT / "config.yml", PROJECT_ROOT / "clinic_assistant" / "rasa" / "components.py",
+             PROJECT_ROOT / "build" / "clinic_spacy" / "meta.json", PROJECT_ROOT / "build" / "triage" / "classifier.joblib"]
+    paths += sorted((PROJECT_ROOT / "domain").glob("*.yml")) + sorted((PROJECT_ROOT / "data").rglob("*.yml"))
+    return paths
+
+
+def fingerprint(taught: Iterable[Addition]) -> str:
+    digest = hashlib.sha256()
+    for path in repository_inputs():
+        digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
+        digest.update(path.read_bytes() if path.exists() else b"-")
+    for addition in sorted(taught, key=lambda a: a.id):
+        digest.update(json.dumps([addition.id, addition.kind, addition.intent, addition.answer_text,
+                                  list(addition.examples)]).encode())
+    return digest.hexdigest()
+
+
+def _domain_intents(domain_dir: Path) -> set[str]:
+    names: set[str] = set()
+    for path in domain_dir.glob("*.yml"):
+        for intent in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("intents") or []:
+            names.add(intent if isinstance(intent, str) else next(iter(intent)))
+    return names
+
+
+def write_workspace(folder: Path, taught: list[Addition]) -> dict[int, str]:
+    """domain/ and data/ of the repository with the additions; returns the additions
+    that cannot be taught, with why (wordings of a topic that is not taught)."""
+    shutil.copytree(PROJECT_ROOT / "domain", folder / "domain")
+    shutil.copytree(PROJECT_ROOT / "data", folder / "data")
+    topics = [a for a in taught if a.kind == TOPIC]
+    known = _domain_intents(folder / "domain") | {a.intent for a in topics}
+    cannot = {a.id: "the answer these wordings were for is not taught (its topic was refused or rejected)"
+              for a in taught if a.kind == WORDINGS and a.intent not in known}
+    examples: dict[str, list[str]] = {}
+    for addition in sorted(taught, key=lambda a: a.id):
+        if addition.id not in cannot:
+            examples.setdefault(addition.intent, []).extend(addition.examples)
+    header = "# Written by the background trainer from what staff approved in the console.\n"
+    (folder / "domain" / ADDITIONS_FILE).write_text(header + yaml.safe_dump({
+        "version": "3.1",
+        "intents": [a.intent for a in topics],
+        "responses": {a.response: [{"text": a.answer_text}] for a in topics},
+    }, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    (folder / "data" / "nlu" / ADDITIONS_FILE).write_text(header + yaml.safe_dump({
+        "version": "3.1",
+        "nlu": [{"intent": intent, "examples": "".join(f"- {text}\n" for text in texts)}
+                for intent, texts in examples.items()],
+    }, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    (folder / "data" / "rules" / ADDITIONS_FILE).write_text(header + yaml.safe_dump({
+        "version": "3.1",
+        "rules": [{"rule": f"answer {a.intent} (added in the console)",
+                   "steps": [{"intent": a.intent}, {"action": a.response}]} for a in topics],
+    }, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return cannot
+
+
+# --- the runs' record ------------------------------------------------------------------
+@dataclass
+class Run:
+    engine: sa.engine.Engine
+    id: int
+    steps: list[dict[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, engine: sa.engine.Engine, taught: list[Addition], print_: str) -> "Run":
+        new_ids = [a.id for a in taught if a.status == APPROVED]
+        step = {"step": "started", "at": _now().isoformat(),
+                "detail": f"{len(taught)} addition(s) approved in the console, {len(new_ids)} new"}
+        with engine.begin() as connection:
+            run_id = int(connection.execute(training_runs.insert().values(
+                status=RUN_TRAINING, additions=json.dumps([a.id for a in taught]), fingerprint=print_,
+                steps=json.dumps([step]), started_at=_now())).inserted_primary_key[0])
+            connection.execute(training_additions.update().where(training_additions.c.id.in_(new_ids))
+                               .values(status=TRAINING, run_id=run_id))
+        return cls(engine, run_id, [step])
+
+    def step(self, name: str, detail: str = "", status: Optional[str] = None, **values: Any) -> None:
+        logger.info("Training run %s: %s %s", self.id, name, detail)
+        self.steps.append({"step": name, "at": _now().isoformat(), "detail": detail})
+        changes: dict[str, Any] = {"steps": json.dumps(self.steps), **values}
+        if status:
+            changes["status"] = status
+        with self.engine.begin() as connection:
+            connection.execute(training_runs.update().where(training_runs.c.id == self.id).values(**changes))
+
+    def end(self, status: str, detail: str, additions_status: Optional[str] = None, **values: Any) -> None:
+        """Ends the run; its new additions take ``additions_status`` (approved: they wait)."""
+        self.step(status, detail, status=status, finished_at=_now(),
+                  reason=detail if status in (RUN_REFUSED, RUN_FAILED) else None, **values)
+        if additions_status:
+            with self.engine.begin() as connection:
+                connection.execute(training_additions.update().where(
+                    training_additions.c.run_id == self.id, training_additions.c.status == TRAINING)
+                    .values(status=additions_status))
+
+
+def runs(engine: sa.engine.Engine, limit: int = 20) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(training_runs).order_by(training_runs.c.id.desc()).limit(limit))
+        found = []
+        for row in rows.mappings():
+            item = dict(row)
+            item["steps"] = json.loads(item["steps"])
+            item["additions"] = json.loads(item["additions"])
+            item["figures"] = json.loads(item["figures"]) if item["figures"] else None
+            found.append(item)
+        return found
+
+
+# --- the bots --------------------------------------------------------------------------
+class Replicas:
+    """The Rasa servers, through their staff channel."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.urls = list(settings.training.replica_urls) or [settings.staff.rasa_url]
+        self.urls = [url.rstrip("/") for url in self.urls]
+        self.headers = {"Authorization": f"Bearer {settings.staff.api_token}"}
+
+    def serving(self) -> dict[str, Optional[str]]:
+        """Each server's model file (None: not reachable now)."""
+        found: dict[str, Optional[str]] = {}
+        for url in self.urls:
+            try:
+                answer = requests.get(f"{url}/webhooks/staff/model", headers=self.headers, timeout=5)
+                found[url] = answer.json().get("model_file") if answer.ok else None
+            except (requests.RequestException, ValueError):
+                found[url] = None
+        return found
+
+    def load(self, url: str, model_file: Path) -> str:
+        """Has one server answer with ``model_file``; "" or why it did not."""
+        try:
+            answer = requests.post(f"{url}/webhooks/staff/model", headers=self.headers,
+                                   json={"model_file": str(model_file)}, timeout=LOAD_TIMEOUT)
+        except requests.RequestException as error:
+            return f"{url} could not be reached ({error.__class__.__name__})"
+        if answer.ok:
+            return ""
+        try:
+            return f"{url}: {answer.json().get('error')}"
+        except ValueError:
+            return f"{url} answered {answer.status_code}"
+
+
+# --- the steps -------------------------------------------------------------------------
+def _run_quietly(command: list[str], log: Path, stop: "Stopper") -> int:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "RASA_TELEMETRY_ENABLED": "false",
+           "TF_CPP_MIN_LOG_LEVEL": "3"}
+    with open(log, "ab") as out:
+        out.write(f"\n$ {' '.join(command)}\n".encode())
+        out.flush()
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        stop.child = process
+        try:
+            return process.wait(timeout=STEP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            return -9
+        finally:
+            stop.child = None
+
+
+def _tail(log: Path, lines: int = 3) -> str:
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(line.strip() for line in text[-lines:])
+
+
+def test_set_figures(model_file: Path, folder: Path, log: Path, stop: "Stopper") -> dict[str, Any]:
+    """The frozen test set's figures for a model (kept beside it, by its SHA-256)."""
+    digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
+    cached = folder / "figures" / f"{digest}.json"
+    if cached.exists():
+        return dict(json.loads(cached.read_text()))
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    out = cached.with_suffix(".tmp")
+    code = _run_quietly([sys.executable, "-m", "clinic_assistant.rasa.evaluation", "--model", str(model_file),
+                         "--data", str(TEST_SET), "--no-misses", "--json", str(out)], log, stop)
+    if code != 0 or not out.exists():
+        raise StepFailed(f"the test set could not be run ({_tail(log)})")
+    out.rename(cached)
+    return dict(json.loads(cached.read_text()))
+
+
+def failed_stories(model_file: Path, folder: Path, log: Path, stop: "Stopper") -> list[str]:
+    out = folder / "stories"
+    code = _run_quietly([sys.executable, "-m", "clinic_assistant.rasa.cli", "test", "core", "--model", str(model_file),
+                         "--stories", str(TEST_STORIES), "--e2e", "--fail-on-prediction-errors", "--out", str(out)],
+                        log, stop)
+    if code == 0:
+        return []
+    failed = out / "failed_test_stories.yml"
+    if not failed.exists():
+        raise StepFailed(f"the test stories could not be run ({_tail(log)})")
+    stories = (yaml.safe_load(failed.read_text(encoding="utf-8")) or {}).get("stories") or []
+    return [str(story.get("story")) for story in stories] or ["(see the log)"]
+
+
+class StepFailed(RuntimeError):
+    pass
+
+
+class Stopper:
+    def __init__(self) -> None:
+        self.stopped = False
+        self.child: Optional[subprocess.Popen[bytes]] = None
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.stopped = True
+        if self.child is not None:
+            self.child.terminate()
+
+
+def _percent(figures: dict[str, Any]) -> str:
+    return f"{figures['right']} of {figures['total']} ({figures['right'] / figures['total']:.1%})"
+
+
+# --- the trainer -----------------------------------------------------------------------
+class Trainer:
+    def __init__(self, settings: Optional[Settings] = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self.engine = engine_for(self.settings.database.url)
+        self.models = Path(self.settings.training.models_dir).resolve()
+        self.models.mkdir(parents=True, exist_ok=True)
+        self.replicas = Replicas(self.settings)
+        self.stop = Stopper()
+        self.failed: set[str] = set()  # fingerprints whose run failed (not retried until restart)
+        self._waiting_logged = ""
+
+    def desired(self) -> tuple[list[Addition], str, Optional[dict[str, Any]]]:
+        taught = list(reversed(additions(self.engine, TAUGHT)))
+        wanted = fingerprint(taught) if taught else ""
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(training_runs).where(
+                training_runs.c.fingerprint == wanted, training_runs.c.status.in_((RUN_LOADING, RUN_LIVE)))
+                .order_by(training_runs.c.id.desc()).limit(1)).mappings().first()
+        return taught, wanted, dict(row) if row else None
+
+    def once(self) -> None:
+        """One look: start a run, or bring the servers to the newest checked model."""
+        taught, wanted, ready = self.desired()
+        if not taught:
+            return
+        if ready and ready["model_file"] and Path(ready["model_file"]).exists():
+            self.bring_servers_to(ready)
+        elif wanted not in self.failed:
+            self.train(taught, wanted)
+
+    def bring_servers_to(self, ready: dict[str, Any]) -> None:
+        model_file = Path(ready["model_file"])
+        serving = self.replicas.serving()
+        behind = [url for url, current in serving.items() if current is not None and Path(current) != model_file]
+        problems = [why for why in (self.replicas.load(url, model_file) for url in behind) if why]
+        if ready["status"] == RUN_LIVE:
+            if behind and not problems:
+                logger.info("Loaded the console's model again in %s", ", ".join(behind))
+            return
+        run = Run(self.engine, ready["id"], json.loads(ready["steps"]))
+        unreachable = [url for url, current in serving.items() if current is None]
+        if problems or unreachable:
+            detail = "; ".join(problems + [f"{url} not reachable" for url in unreachable])
+            if detail != self._waiting_logged:
+                run.step("loading", f"waiting: {detail}")
+                self._waiting_logged = detail
+            return
+        self._waiting_logged = ""
+        run.end(RUN_LIVE, f"every bot ({len(serving)}) answers with the new model", additions_status=LIVE)
+        with self.engine.begin() as connection:
+            connection.execute(training_runs.update().where(
+                training_runs.c.status == RUN_LIVE, training_runs.c.id != run.id).values(status=RUN_REPLACED))
+        self.tidy_models(keep=model_file)
+
+    def tidy_models(self, keep: Path) -> None:
+        """Keeps the live model and the one before it (for the bots not yet moved)."""
+        models = sorted(self.models.glob("console-*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in [m for m in models if m != keep][1:]:
+            old.unlink(missing_ok=True)
+
+    def train(self, taught: list[Addition], wanted: str) -> None:
+        run = Run.start(self.engine, taught, wanted)
+        log = self.models / f"run-{run.id}.log"
+        try:
+            self._train(run, taught, log)
+        except StepFailed as error:
+            self.failed.add(wanted)
+            run.end(RUN_FAILED, str(error), additions_status=APPROVED)
+        except Exception as error:  # noqa: BLE001 - recorded for staff; the bot keeps its model
+            logger.exception("Training run %s failed", run.id)
+            self.failed.add(wanted)
+            run.end(RUN_FAILED, f"{error.__class__.__name__}: {error}", additions_status=APPROVED)
+
+    def _train(self, run: Run, taught: list[Addition], log: Path) -> None:
+        if not TEST_SET.exists() or not TEST_STORIES.is_dir():
+            run.end(RUN_REFUSED, "the frozen test set or the test stories are missing here, so the model "
+                                 "cannot be checked", additions_status=REFUSED)
+            return
+        with tempfile.TemporaryDirectory(prefix="clinic-training-") as scratch:
+            folder = Path(scratch)
+            cannot = write_workspace(folder, taught)
+            if cannot:
+                with self.engine.begin() as connection:
+                    for addition_id in cannot:
+                        connection.execute(training_additions.update().where(training_additions.c.id == addition_id)
+                                           .values(status=REFUSED))
+                run.step("workspace", "left out: " + "; ".join(f"#{i}: {why}" for i, why in cannot.items()))
+            model_file = self.models / f"console-{run.id}.tar.gz"
+            run.step("training", "training a model on the repository's data and the additions")
+            code = _run_quietly([sys.executable, "-m", "clinic_assistant.rasa.cli", "train",
+                                 "--domain", str(folder / "domain"), "--config", str(PROJECT_ROOT / "config.yml"),
+                                 "--data", str(folder / "data"), "--fixed-model-name", model_file.name[:-len(".tar.gz")],
+                                 "--out", str(self.models), "--skip-validation"], log, self.stop)
+            if self.stop.stopped:
+                raise StepFailed("the trainer was stopped; the additions wait for its next start")
+            if code != 0 or not model_file.exists():
+                raise StepFailed(f"training failed ({_tail(log)})")
+            serving = next((Path(f) for f in self.replicas.serving().values() if f), None)
+            if serving is None or not serving.exists():
+                raise StepFailed("no bot could be asked which model it answers with (is the Rasa server running?)")
+            run.step("checking", "the frozen test set, with the new model and with the bot's model now",
+                     status=RUN_CHECKING, model_file=str(model_file))
+            before = test_set_figures(serving, self.models, log, self.stop)
+            after = test_set_figures(model_file, self.models, log, self.stop)
+            figures = {"before": before, "after": after}
+            run.step("test set", f"answered right: now {_percent(before)}, new model {_percent(after)}",
+                     figures=json.dumps(figures))
+            if after["right"] < before["right"]:
+                model_file.unlink(missing_ok=True)
+                run.end(RUN_REFUSED, f"refused: the new model answers fewer messages of the frozen test set right "
+                                     f"({_percent(after)}) than the bot does now ({_percent(before)})",
+                        additions_status=REFUSED)
+                return
+            run.step("test stories", f"running the {len(list(TEST_STORIES.glob('*.yml')))} files of test stories")
+            failed = failed_stories(model_file, folder, log, self.stop)
+            if self.stop.stopped:
+                raise StepFailed("the trainer was stopped; the additions wait for its next start")
+            if failed:
+                model_file.unlink(missing_ok=True)
+                run.end(RUN_REFUSED, f"refused: {len(failed)} test stor{'y fails' if len(failed) == 1 else 'ies fail'} "
+                                     f"with the new model: " + "; ".join(failed[:5]), additions_status=REFUSED)
+                return
+            run.step("loading", "checks passed; the bots load the new model", status=RUN_LOADING)
+
+    def forever(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        self.recover()
+        logger.info("Trainer ready: models in %s, bots %s", self.models, ", ".join(self.replicas.urls))
+        while not self.stop.stopped:
+            try:
+                self.once()
+            except Exception:  # noqa: BLE001 - a database or bot that is down: look again soon
+                logger.exception("The trainer could not look at the additions; trying again")
+            deadline = time.monotonic() + self.settings.training.poll_seconds
+            while not self.stop.stopped and time.monotonic() < deadline:
+                time.sleep(0.1)
+
+    def recover(self) -> None:
+        """Runs left unfinished by a trainer that stopped: failed; their additions wait."""
+        with self.engine.begin() as connection:
+            stale = [row.id for row in connection.execute(
+                sa.select(training_runs.c.id).where(training_runs.c.status.in_((RUN_TRAINING, RUN_CHECKING))))]
+        for run_id in stale:
+            run = Run(self.engine, run_id, json.loads(self._steps(run_id)))
+            run.end(RUN_FAILED, "the trainer stopped during this run; its additions are trained again",
+                    additions_status=APPROVED)
+
+    def _steps(self, run_id: int) -> str:
+        with self.engine.connect() as connection:
+            return str(connection.execute(sa.select(training_runs.c.steps)
+                                          .where(training_runs.c.id == run_id)).scalar_one())
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    Trainer().forever()
