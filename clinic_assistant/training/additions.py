@@ -32,7 +32,7 @@ PROPOSED, REJECTED, APPROVED, TRAINING, LIVE, REFUSED = (
     "proposed", "rejected", "approved", "training", "live", "refused")
 # what a training run teaches: approved ones, those being trained and those already live
 TAUGHT = (APPROVED, TRAINING, LIVE)
-MIN_TOPIC_EXAMPLES = 3
+MIN_TOPIC_EXAMPLES = 5  # fewer, and the bot rarely recognises the topic in new words
 MAX_EXAMPLES = 50
 MIN_EXAMPLE, MAX_EXAMPLE = 2, 300
 MAX_TITLE = 60

@@ -119,7 +119,10 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], what: str) -> None
 def widget_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WidgetSite]:
     site_port, rasa_port = free_port(), free_port()
     origin = f"http://127.0.0.1:{site_port}"
-    rasa_env = {"WIDGET_ORIGINS": origin, "STAFF_API_TOKEN": STAFF_API_TOKEN}
+    # the background trainer's models (test_staff_console.py teaches the bot a topic)
+    console_models = tmp_path_factory.mktemp("console-models")
+    rasa_env = {"WIDGET_ORIGINS": origin, "STAFF_API_TOKEN": STAFF_API_TOKEN,
+                "CONSOLE_MODELS_DIR": str(console_models)}
     LOGS.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         bot = stack.enter_context(

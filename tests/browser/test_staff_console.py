@@ -290,3 +290,106 @@ def test_front_desk_drafts_an_answer_a_clinician_approves_it_and_a_patient_reads
     finally:  # the other browser tests expect domain/'s texts
         answer_texts.restore(engine, "utter_faq_aftercare", 0, "test", "clinician")
         time.sleep(answer_texts.CHECK_EVERY_SECONDS + 0.2)
+
+
+def test_front_desk_groups_unanswered_messages_into_a_topic_a_clinician_approves_it_and_a_patient_gets_the_answer(
+    browser: Any, widget_site: WidgetSite, staff_console: str,
+) -> None:
+    """The whole loop of issue #19's fifth must-have, with the background trainer running
+    as `make run` runs it. Last in this file: the bot then answers with the taught model
+    until the end, where it gets the repository's model back."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    from clinic_assistant.clinic.db import engine_for
+    from staff import accounts
+    from tests.harness.servers import LOGS, MODEL, PROJECT, base_env
+
+    engine = engine_for(f"sqlite:///{widget_site.bot.tracker_db}")
+    for username, role in (("frida", "front_desk"), ("cleo", "clinician")):
+        if accounts.authenticate(engine, username, STAFF_PASSWORD).member is None:
+            accounts.create_user(engine, username, STAFF_PASSWORD, username.title(), role=role)
+    models = widget_site.rasa_env["CONSOLE_MODELS_DIR"]
+    with open(LOGS / "trainer.log", "ab") as log:
+        trainer = subprocess.Popen(
+            [sys.executable, "-m", "clinic_assistant.training"], cwd=PROJECT, stdout=log, stderr=subprocess.STDOUT,
+            env=base_env(DATABASE_URL=f"sqlite:///{widget_site.bot.tracker_db}", RASA_URL=widget_site.bot_url,
+                         STAFF_API_TOKEN=STAFF_API_TOKEN, CONSOLE_MODELS_DIR=models, TRAINER_POLL_SECONDS="0.5"))
+    answer = ("Yes. Our entrance has no steps and the treatment rooms are on the ground floor. "
+              "Call us at {clinic_phone} if you need a hand.")
+    asked = ["is your clinic wheelchair accessible?", "can I get in with a wheelchair",
+             "do you have a ramp for wheelchairs?"]
+    try:
+        # a patient asks about wheelchair access, which the bot was never taught
+        patient_context = browser.new_context(viewport={"width": 1280, "height": 800})
+        patient_context.set_default_timeout(20_000)
+        patient = patient_context.new_page()
+        patient.goto(widget_site.url)
+        open_chat(patient)
+        for text in asked:
+            ask(patient, text)
+            settled(patient)
+        conversation = session_id(patient, widget_site)
+        patient_context.close()
+
+        # front desk marks the three messages as a new question, then groups them into a topic
+        frida = staff_signed_in(browser, staff_console, "frida")
+        frida.goto(f"{staff_console}/conversations/{conversation}")
+        for text in asked:
+            turn = frida.locator("li", has=frida.get_by_text(text, exact=True))
+            turn.get_by_label("Right answer").select_option("new")
+            turn.get_by_role("button", name="Mark").click()
+            expect(frida.locator("li", has=frida.get_by_text(text, exact=True)).locator(".tag.done")).to_have_text(
+                "marked: new question")
+        frida.get_by_role("link", name="Improve the bot").click()
+        for text in asked:
+            frida.get_by_label(f"Choose: {text}").check()
+        frida.get_by_label("More ways patients ask it (one per line, optional)").fill(
+            "is there wheelchair access at your building\nmy husband uses a wheelchair, can he get into the clinic")
+        frida.get_by_label("Topic name").fill("Wheelchair access")
+        frida.get_by_label(re.compile("^Answer text")).fill(answer + " A first visit is $90.")
+        frida.get_by_label("Why (kept with the proposal)").fill("three patients asked this week")
+        frida.get_by_role("button", name="Propose a new topic").click()
+        expect(frida.locator("#proposal-problems")).to_contain_text("a price or dollar amount")
+        expect(frida.get_by_label("Topic name")).to_have_value("Wheelchair access")  # nothing lost
+        for text in asked:
+            expect(frida.get_by_label(f"Choose: {text}")).to_be_checked()
+        assert serious(frida) == [], "improve page with a mistake"
+        frida.get_by_label(re.compile("^Answer text")).fill(answer)
+        frida.get_by_role("button", name="Propose a new topic").click()
+        expect(frida.get_by_role("status")).to_contain_text("A clinician approves it")
+        expect(frida.locator(".proposal").first).to_contain_text("A clinician approves or rejects this.")
+        frida.context.close()
+
+        # a clinician approves it and follows the training until the bot has it
+        cleo = staff_signed_in(browser, staff_console, "cleo")
+        cleo.get_by_role("link", name="Improve the bot").click()
+        expect(cleo.locator(".proposal").first).to_contain_text("can I get in with a wheelchair")
+        cleo.get_by_role("button", name=re.compile(r"^Approve \d+")).first.click()
+        expect(cleo.get_by_role("heading", name="Training progress")).to_be_visible()
+        expect(cleo.locator("#training-active")).to_be_visible()
+        expect(cleo.locator("[data-status]").first).to_have_attribute("data-status", "live", timeout=240_000)
+        expect(cleo.locator("article").first).to_contain_text("test stories")
+        assert serious(cleo) == [], "training progress"
+        cleo.context.close()
+
+        # a patient asking now gets the new answer, with the clinic's phone filled in
+        patient_context = browser.new_context(viewport={"width": 1280, "height": 800})
+        patient_context.set_default_timeout(20_000)
+        patient = patient_context.new_page()
+        patient.goto(widget_site.url)
+        open_chat(patient)
+        ask(patient, "is your building wheelchair accessible?")
+        expect(patient.locator(".msg.bot .text").last).to_have_text(answer.replace("{clinic_phone}", "(780) 555-0100"))
+        settled(patient)
+        patient_context.close()
+    finally:  # the widget's tests expect the repository's model
+        trainer.terminate()
+        trainer.wait(30)
+        repository = shutil.copy(MODEL, f"{models}/repository.tar.gz")
+        loaded = requests.post(f"{widget_site.bot_url}/webhooks/staff/model", json={"model_file": repository},
+                               headers={"Authorization": f"Bearer {STAFF_API_TOKEN}"}, timeout=120)
+        assert loaded.status_code == 200, loaded.text
+        time.sleep(0.2)
