@@ -87,6 +87,20 @@ def shipped_responses() -> dict[str, list[dict[str, Any]]]:
     return {name: list(variants) for name, variants in Domain.load(str(responses_dir())).responses.items()}
 
 
+def console_topics(engine: sa.engine.Engine) -> dict[str, tuple[str, str]]:
+    """The answers of new topics taught in the console and live (clinic_assistant/training/):
+    response -> (title, the answer text it was taught with)."""
+    from clinic_assistant.training.additions import LIVE, additions
+
+    return {a.response: (a.title or a.intent, a.answer_text or "")
+            for a in reversed(additions(engine, (LIVE,))) if a.kind == "topic"}
+
+
+def known_responses(engine: sa.engine.Engine) -> dict[str, list[dict[str, Any]]]:
+    """Every answer the bot can give: domain/'s, and the new topics' taught in the console."""
+    return {**shipped_responses(), **{name: [{"text": text}] for name, (_, text) in console_topics(engine).items()}}
+
+
 def editable(variants: list[dict[str, Any]]) -> bool:
     """One plain text (no variants by language or channel): edited in the console."""
     return len(variants) == 1 and bool(variants[0].get("text")) and not variants[0].get("condition") \
@@ -266,7 +280,7 @@ def propose(engine: sa.engine.Engine, response: str, text: str, reason: str, use
             seen: "int | None | str" = "any") -> int:
     """Saves a draft; ``seen``: the live version the draft was written on (None: the text
     of domain/); a draft written on an older one is refused."""
-    variants = shipped_responses().get(response)
+    variants = known_responses(engine).get(response)
     if variants is None or not editable(variants):
         raise AnswerError(["this answer cannot be edited in the console"])
     current = live_texts(engine).get(response, variants[0]["text"])

@@ -24,8 +24,14 @@ EXAMPLE_VALUES = {"name": "Ann", "contact": "(780) 555-0123", "times": "Tuesday,
 
 
 def _answers() -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
-    shipped = answer_texts.shipped_responses()
+    shipped = answer_texts.known_responses(console().engine)
     return shipped, answer_texts.live_texts(console().engine)
+
+
+def _title(response: str, topics: Optional[dict[str, tuple[str, str]]] = None) -> str:
+    """An answer's title; a new topic's is the name staff gave it."""
+    topic = (answer_texts.console_topics(console().engine) if topics is None else topics).get(response)
+    return topic[0] if topic else answer_texts.title_of(response)
 
 
 @blueprint.get("/answers")
@@ -35,9 +41,10 @@ def answer_list() -> Any:
     waiting = {version.response for version in answer_texts.versions(console().engine)
                if version.status == answer_texts.PROPOSED}
     groups: dict[str, list[dict[str, Any]]] = {kind: [] for kind in answer_texts.KIND_TITLES}
-    for name, variants in sorted(shipped.items(), key=lambda item: answer_texts.title_of(item[0])):
+    topics = answer_texts.console_topics(console().engine)
+    for name, variants in sorted(shipped.items(), key=lambda item: _title(item[0], topics)):
         groups[answer_texts.kind_of(name)].append({
-            "name": name, "title": answer_texts.title_of(name), "editable": answer_texts.editable(variants),
+            "name": name, "title": _title(name, topics), "editable": answer_texts.editable(variants),
             "text": live.get(name, variants[0].get("text") or ""), "changed": name in live, "waiting": name in waiting})
     audit.record(console().engine, g.member.username, "view_answers")
     return render_template("answers.html", groups=groups, kinds=answer_texts.KIND_TITLES)
@@ -69,7 +76,7 @@ def _page(response: str, draft: Optional[str] = None, reason: str = "", problems
     counts = answer_texts.held_out_counts().get(response, {})
     kind = answer_texts.kind_of(response)
     return render_template(
-        "answer.html", response=response, title=answer_texts.title_of(response), kind=kind,
+        "answer.html", response=response, title=_title(response), kind=kind,
         kind_title=answer_texts.KIND_TITLES[kind], needs_clinician=kind in answer_texts.NEEDS_CLINICIAN,
         editable=answer_texts.editable(variants), current=current, rendered=answer_texts.render(current, slots),
         buttons=variants[0].get("buttons") or [], draft=current if draft is None else draft,

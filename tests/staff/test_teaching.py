@@ -149,3 +149,17 @@ def test_the_training_page_shows_each_step_and_refreshes_while_a_run_is_under_wa
     page = client.get("/improve/training").get_data(as_text=True)
     assert 'http-equiv="refresh"' not in page
     assert 'data-status="refused"' in page and "answers fewer messages of the frozen test set right" in page
+
+
+def test_a_topic_the_bot_has_learned_is_listed_with_the_answers(client: Any, staff: Any) -> None:
+    from clinic_assistant.clinic.db import training_additions
+
+    assert login(client, "frida").status_code == 302
+    assert propose(client, "/improve/topics", title="Wheelchair access", answer_text=ANSWER, typed=TYPED).status_code == 302
+    assert "Wheelchair access" not in client.get("/answers").get_data(as_text=True)  # not learned yet
+    with staff.begin() as connection:
+        connection.execute(training_additions.update().values(status="live"))
+    listed = client.get("/answers").get_data(as_text=True)
+    assert "Wheelchair access" in listed and "/answers/utter_faq_wheelchair_access" in listed
+    page = client.get("/answers/utter_faq_wheelchair_access")
+    assert page.status_code == 200 and "changes are approved by a clinician" in page.get_data(as_text=True)

@@ -168,3 +168,19 @@ def test_a_bot_that_restarts_gets_the_taught_model_back(bot: Any, trainer: Train
     assert model_of(bot) == taught
     assert ANSWER[:30] in " ".join(texts(bot.send("after-restart", "is there wheelchair access?")))
     assert Path(taught).exists()
+
+
+def test_a_taught_topic_is_listed_with_the_answers_and_its_text_edited_like_any_other(
+        bot: Any, trainer: Trainer) -> None:
+    from clinic_assistant.clinic import answer_texts
+
+    response = "utter_faq_wheelchair_access"
+    assert answer_texts.known_responses(trainer.engine)[response] == [{"text": ANSWER}]
+    assert answer_texts.kind_of(response) == answer_texts.CLINICAL  # a clinician approves its changes
+    clearer = "Yes: there are no steps at our entrance, and every room is on the ground floor."
+    draft = answer_texts.propose(trainer.engine, response, clearer, "clearer", "frida")
+    with pytest.raises(answer_texts.AnswerError, match="approved or rejected by a clinician"):
+        answer_texts.decide(trainer.engine, draft, "fred", "front_desk", approve=True)
+    answer_texts.decide(trainer.engine, draft, "cleo", "clinician", approve=True)
+    time.sleep(answer_texts.CHECK_EVERY_SECONDS + 0.2)
+    assert clearer in texts(bot.send("edited", "is your clinic wheelchair accessible?"))
