@@ -23,6 +23,7 @@ from typing import Any
 
 from bench import accuracy, load, training
 from bench import details as details_bench
+from bench import retrain as retrain_bench
 from tests.harness import cluster as local_cluster
 from tests.harness.servers import PROJECT, running_bot
 
@@ -42,6 +43,8 @@ TARGETS = {
     "training_s": ("≤", 120.0),
     "answer_edit_s": ("≤", 20.0),
     "details_approve_s": ("≤", 5.0),
+    "retrain_s": ("≤", 180.0),
+    "retrain_failed_or_lost": ("≤", 0.0),
 }
 
 
@@ -124,6 +127,8 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         "training_s": ("full training (empty cache)", "{:.0f} s", "≤ 120 s"),
         "answer_edit_s": ("answer-text edit live", "{:.1f} s", "≤ 20 s"),
         "details_approve_s": ("details and answer texts: approve to live (worst of 9)", "{:.1f} s", "≤ 5 s"),
+        "retrain_s": ("new topic: approve to the new model serving", "{:.0f} s", "≤ 180 s"),
+        "retrain_failed_or_lost": ("messages failed or lost while it trained and swapped", "{:.0f}", "0"),
     }
     failed = sum(row.get("errors", 0) for row in report.get("latency", []))
     if failed:  # a speed figure of refused requests measures nothing
@@ -190,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             edit = training.answer_edit_seconds(action_url, Path(tmp) / "edit.db")
     print("==> clinic details: approve to live", flush=True)
     approved_details = details_bench.run()
+    print("==> new topic: approve to the new model serving, under load", flush=True)
+    retrained = retrain_bench.run()
     cluster_rows: list[dict[str, Any]] = []
     missing = local_cluster.missing_servers()
     if missing:
@@ -207,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     report["memory"] = memory
     report["answer_edit"] = edit
     report["details_approve"] = approved_details
+    report["retrain"] = retrained
 
     def row(rows: list[dict[str, Any]], turn: str, level: int) -> dict[str, Any]:
         return next(r for r in rows if r["turn"] == turn and r["concurrency"] == level)
@@ -226,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         "training_s": full_training,
         "answer_edit_s": edit["seconds"],
         "details_approve_s": approved_details["seconds"],
+        "retrain_s": retrained["seconds"],
+        "retrain_failed_or_lost": retrained["failed"] + retrained["lost"],
     }
     (out / "report.json").write_text(json.dumps(report, indent=2, default=str))
     charts(report, out)
