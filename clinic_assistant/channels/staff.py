@@ -270,7 +270,7 @@ class StaffInput(InputChannel):
                                      status=503)
             return response.json({"ok": True, "deleted": deleted})
 
-        @blueprint.route("/model", methods=["GET", "POST"])
+        @blueprint.route("/model", methods=["GET", "POST"])  # type: ignore[misc]
         async def model(request: Request) -> HTTPResponse:
             problem = refused(request)
             if problem is not None:
@@ -282,7 +282,7 @@ class StaffInput(InputChannel):
                                       "model_id": agent.model_id if agent else None})
             body = json_body(request)
             reason = model_file_problem(body)
-            if reason is not None:
+            if reason is not None or not isinstance(body, dict):
                 return response.json({"error": reason}, status=400)
             model_file = str(Path(body["model_file"]).resolve())
             started = time.monotonic()

@@ -52,7 +52,7 @@ def improve_page() -> Any:
 
 
 def _proposal_form() -> tuple[dict[str, Any], list[int], list[str]]:
-    form = {key: request.form.get(key, "") for key in ("title", "answer_text", "intent", "typed", "reason")}
+    form: dict[str, Any] = {key: request.form.get(key, "") for key in ("title", "answer_text", "intent", "typed", "reason")}
     try:
         mark_ids = [int(value) for value in request.form.getlist("mark_id")]
     except ValueError:
