@@ -35,8 +35,12 @@ def _improve_page(form: dict[str, Any] | None = None, problems: list[str] | None
     topics = teach.taught_topics(clinic.engine)
     intents = [(name, topics[name].title if name in topics else title_of(f"utter_{name}"))
                for name in improve.markable_intents(clinic.engine)]
+    declined = improve.unanswered(clinic.engine)
+    for item in declined:
+        item["text"] = mask(item["text"], keep)
     latest = runs(clinic.engine, limit=1)
-    page = render_template("improve.html", marked=marked, proposals=shown, intents=intents,
+    page = render_template("improve.html", marked=marked, declined=declined, days=improve.UNANSWERED_DAYS,
+                           proposals=shown, intents=intents,
                            form=form or {}, problems=problems or [], latest=latest[0] if latest else None,
                            min_examples=teach.MIN_TOPIC_EXAMPLES)
     return page, status
@@ -57,6 +61,14 @@ def _proposal_form() -> tuple[dict[str, Any], list[int], list[str]]:
         mark_ids = [int(value) for value in request.form.getlist("mark_id")]
     except ValueError:
         abort(400)
+    try:
+        event_ids = [int(value) for value in request.form.getlist("event_id")]
+    except ValueError:
+        abort(400)
+    if event_ids:  # declined messages chosen from "Unanswered lately": marked now, kept if a check fails
+        intent = form["intent"] if request.path.endswith("/wordings") and form["intent"] else None
+        mark_ids += improve.mark_unanswered(console().engine, event_ids, intent, g.member.username)
+        audit.record(console().engine, g.member.username, "mark", detail=f"{len(event_ids)} unanswered messages")
     form["mark_ids"] = mark_ids
     typed = [line for line in form["typed"].splitlines() if line.strip()]
     return form, mark_ids, typed

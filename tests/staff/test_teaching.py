@@ -163,3 +163,57 @@ def test_a_topic_the_bot_has_learned_is_listed_with_the_answers(client: Any, sta
     assert "Wheelchair access" in listed and "/answers/utter_faq_wheelchair_access" in listed
     page = client.get("/answers/utter_faq_wheelchair_access")
     assert page.status_code == 200 and "changes are approved by a clinician" in page.get_data(as_text=True)
+
+
+def declined_conversation(database_url: str) -> None:
+    """A patient's conversation of today whose questions the bot declined."""
+    import asyncio
+    from datetime import datetime, timedelta, timezone
+
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from clinic_assistant.rasa.tracker_store import UrlSQLTrackerStore
+    from clinic_assistant.settings import PROJECT_ROOT
+    from tests.staff.conftest import bot, said
+
+    now = datetime.now(timezone.utc) - timedelta(minutes=5)
+    events = []
+    for number, text in enumerate(["is there wheelchair access?", "can I bring my walker, call 780-555-0199",
+                                   "do you have an elevator?"]):
+        at = now + timedelta(seconds=10 * number)
+        events += [said(text, "out_of_scope", 0.4, at, "socketio"),
+                   ActionExecuted("utter_out_of_scope", timestamp=at.timestamp()), bot("Sorry, that's outside ...", at)]
+    # a form's answer NLU was unsure of, which the form took: not unanswered
+    events += [said("Tuesday afternoon", "nlu_fallback", 0.2, now, "socketio"),
+               ActionExecuted("booking_form", timestamp=now.timestamp())]
+    store = UrlSQLTrackerStore(domain=Domain.load(str(PROJECT_ROOT / "domain")), db_url=database_url)
+    asyncio.run(store.save(DialogueStateTracker.from_events("conv-declined", events)))
+
+
+def test_unanswered_messages_are_listed_and_grouped_into_a_topic_from_improve_the_bot(
+        client: Any, staff: Any, clinic_db: str) -> None:
+    declined_conversation(clinic_db)
+    assert login(client, "frida").status_code == 302
+    page = client.get("/improve").get_data(as_text=True)
+    listed = re.findall(r'name="event_id" value="(\d+)" id="event-\d+" aria-label="Choose: ([^"]+)"', page)
+    # newest first; the fixture's "did you mean" message too, not the form's answer nor answered questions
+    assert [text for _, text in listed] == ["do you have an elevator?", "can I bring my walker, call [phone hidden]",
+                                            "is there wheelchair access?", "how much does a session cost blorp"]
+    ids = {text: event for event, text in listed[:3]}
+    # one chosen message has a phone number: the proposal is refused, the messages stay chosen (now marked)
+    answer = propose(client, "/improve/topics", title="Wheelchair access", answer_text=ANSWER, typed=TYPED,
+                     event_id=list(ids.values()))
+    assert answer.status_code == 422 and "contains contact details" in answer.get_data(as_text=True)
+    page = answer.get_data(as_text=True)
+    assert len(re.findall(r'name="mark_id" value="\d+"[^>]*checked', page)) == 3
+    assert re.findall(r'aria-label="Choose: ([^"]+)"', page.split("Unanswered lately")[1].split("</table>")[0]) == [
+        "how much does a session cost blorp"]
+    kept = [int(i) for i in marks_of(client, "conv-declined")]
+    answer = propose(client, "/improve/topics", title="Wheelchair access", answer_text=ANSWER, typed=TYPED,
+                     mark_id=[str(kept[0]), str(kept[2])])
+    assert answer.status_code == 302
+    (topic,) = teach.additions(staff)
+    assert set(topic.examples[:2]) == {"is there wheelchair access?", "do you have an elevator?"}
+    assert topic.mark_ids == (kept[0], kept[2])
