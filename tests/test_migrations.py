@@ -17,7 +17,7 @@ from clinic_assistant import migrations
 
 PROJECT = Path(__file__).resolve().parent.parent
 ADDED_SINCE_THE_BASELINE = {"email_outbox", "clinic_detail_versions", "answer_versions",
-                            "training_additions", "training_runs"}  # 0002, 0004, 0005, 0006
+                            "training_additions", "training_runs", "worker_heartbeats"}  # 0002, 0004-0006
 COLUMNS_ADDED_SINCE_THE_BASELINE = {"staff_users": {"role"}}  # 0003
 
 

@@ -243,6 +243,15 @@ training_runs = sa.Table(
     sa.Column("finished_at", sa.DateTime(timezone=True)),
 )
 
+# When each background worker last looked for work (the trainer: every few seconds), so
+# the console can say when none is running.
+worker_heartbeats = sa.Table(
+    "worker_heartbeats",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 conversation_reviews = sa.Table(
     "conversation_reviews",
     metadata,

@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -46,7 +46,7 @@ import requests
 import sqlalchemy as sa
 import yaml
 
-from clinic_assistant.clinic.db import engine_for, training_additions, training_runs
+from clinic_assistant.clinic.db import engine_for, training_additions, training_runs, worker_heartbeats
 from clinic_assistant.settings import PROJECT_ROOT, Settings
 from clinic_assistant.training.additions import (
     APPROVED, LIVE, REFUSED, TAUGHT, TOPIC, TRAINING, WORDINGS, Addition, additions)
@@ -62,6 +62,9 @@ TEST_STORIES = PROJECT_ROOT / "tests" / "stories"
 ADDITIONS_FILE = "console_additions.yml"
 STEP_TIMEOUT = 15 * 60  # seconds, for each of training, the test set and the stories
 LOAD_TIMEOUT = 180
+HEARTBEAT = "trainer"
+HEARTBEAT_SECONDS = 5  # how often the trainer says it is running
+SILENT_AFTER = timedelta(seconds=60)  # not heard from for this long (a run beats between its steps): not running
 
 
 def _now() -> datetime:
@@ -149,6 +152,7 @@ class Run:
 
     def step(self, name: str, detail: str = "", status: Optional[str] = None, **values: Any) -> None:
         logger.info("Training run %s: %s %s", self.id, name, detail)
+        beat(self.engine)
         self.steps.append({"step": name, "at": _now().isoformat(), "detail": detail})
         changes: dict[str, Any] = {"steps": json.dumps(self.steps), **values}
         if status:
@@ -178,6 +182,26 @@ def runs(engine: sa.engine.Engine, limit: int = 20) -> list[dict[str, Any]]:
             item["figures"] = json.loads(item["figures"]) if item["figures"] else None
             found.append(item)
         return found
+
+
+def beat(engine: sa.engine.Engine, name: str = HEARTBEAT) -> None:
+    with engine.begin() as connection:
+        changed = connection.execute(worker_heartbeats.update().where(worker_heartbeats.c.name == name)
+                                     .values(seen_at=_now()))
+        if changed.rowcount == 0:
+            connection.execute(worker_heartbeats.insert().values(name=name, seen_at=_now()))
+
+
+def trainer_running(engine: sa.engine.Engine) -> bool:
+    """Whether a trainer said it was running within the last minute."""
+    with engine.connect() as connection:
+        seen = connection.execute(sa.select(worker_heartbeats.c.seen_at)
+                                  .where(worker_heartbeats.c.name == HEARTBEAT)).scalar()
+    if seen is None:
+        return False
+    if seen.tzinfo is None:  # SQLite returns it without its zone
+        seen = seen.replace(tzinfo=timezone.utc)
+    return _now() - seen < SILENT_AFTER
 
 
 # --- the bots --------------------------------------------------------------------------
@@ -224,12 +248,18 @@ def _run_quietly(command: list[str], log: Path, stop: "Stopper") -> int:
         out.flush()
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         stop.child = process
+        deadline = time.monotonic() + STEP_TIMEOUT
         try:
-            return process.wait(timeout=STEP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            return -9
+            while True:
+                try:
+                    return process.wait(timeout=HEARTBEAT_SECONDS)
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() > deadline:
+                        process.kill()
+                        process.wait()
+                        return -9
+                    if stop.engine is not None:  # still running: say so to the console
+                        beat(stop.engine)
         finally:
             stop.child = None
 
@@ -277,9 +307,10 @@ class StepFailed(RuntimeError):
 
 
 class Stopper:
-    def __init__(self) -> None:
+    def __init__(self, engine: Optional[sa.engine.Engine] = None) -> None:
         self.stopped = False
         self.child: Optional[subprocess.Popen[bytes]] = None
+        self.engine = engine  # for the heartbeat while a step runs
 
     def __call__(self, signum: int, frame: Any) -> None:
         self.stopped = True
@@ -299,7 +330,7 @@ class Trainer:
         self.models = Path(self.settings.training.models_dir).resolve()
         self.models.mkdir(parents=True, exist_ok=True)
         self.replicas = Replicas(self.settings)
-        self.stop = Stopper()
+        self.stop = Stopper(self.engine)
         self.failed: set[str] = set()  # fingerprints whose run failed (not retried until restart)
         self._waiting_logged = ""
 
@@ -421,8 +452,12 @@ class Trainer:
         signal.signal(signal.SIGINT, self.stop)
         self.recover()
         logger.info("Trainer ready: models in %s, bots %s", self.models, ", ".join(self.replicas.urls))
+        last_beat = 0.0
         while not self.stop.stopped:
             try:
+                if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
+                    beat(self.engine)
+                    last_beat = time.monotonic()
                 self.once()
             except Exception:  # noqa: BLE001 - a database or bot that is down: look again soon
                 logger.exception("The trainer could not look at the additions; trying again")

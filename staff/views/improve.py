@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from clinic_assistant.clinic.answer_texts import title_of
 from clinic_assistant.training import additions as teach
-from clinic_assistant.training.worker import ACTIVE, runs
+from clinic_assistant.training.worker import ACTIVE, runs, trainer_running
 from staff import audit, conversations, improve
 from staff.console import console
 from staff.privacy import mask
@@ -40,7 +40,7 @@ def _improve_page(form: dict[str, Any] | None = None, problems: list[str] | None
         item["text"] = mask(item["text"], keep)
     latest = runs(clinic.engine, limit=1)
     page = render_template("improve.html", marked=marked, declined=declined, days=improve.UNANSWERED_DAYS,
-                           proposals=shown, intents=intents,
+                           proposals=shown, intents=intents, trainer_running=trainer_running(clinic.engine),
                            form=form or {}, problems=problems or [], latest=latest[0] if latest else None,
                            min_examples=teach.MIN_TOPIC_EXAMPLES)
     return page, status
@@ -141,7 +141,7 @@ def training() -> Any:
     clinic = console()
     found = runs(clinic.engine)
     active = any(run["status"] in ACTIVE for run in found) or bool(teach.additions(clinic.engine, (teach.APPROVED,)))
-    page = render_template("training.html", runs=found, active=active)
+    page = render_template("training.html", runs=found, active=active, trainer_running=trainer_running(clinic.engine))
     audit.record(clinic.engine, g.member.username, "view_training")
     return page
 

@@ -217,3 +217,21 @@ def test_unanswered_messages_are_listed_and_grouped_into_a_topic_from_improve_th
     (topic,) = teach.additions(staff)
     assert set(topic.examples[:2]) == {"is there wheelchair access?", "do you have an elevator?"}
     assert topic.mark_ids == (kept[0], kept[2])
+
+
+def test_the_console_says_when_the_trainer_is_not_running(client: Any, staff: Any) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from clinic_assistant.clinic.db import worker_heartbeats
+    from clinic_assistant.training.worker import beat
+
+    assert login(client, "frida").status_code == 302
+    for path in ("/improve", "/improve/training"):
+        assert "trainer is not running" in client.get(path).get_data(as_text=True)
+    beat(staff)
+    for path in ("/improve", "/improve/training"):
+        assert "trainer is not running" not in client.get(path).get_data(as_text=True)
+    with staff.begin() as connection:  # last heard of two minutes ago: stopped
+        connection.execute(worker_heartbeats.update().values(
+            seen_at=datetime.now(timezone.utc) - timedelta(minutes=2)))
+    assert "trainer is not running" in client.get("/improve/training").get_data(as_text=True)

@@ -1,5 +1,6 @@
-"""New topics and new wordings proposed from "Improve the bot", and the background
-training runs that teach them to the bot (clinic_assistant/training/).
+"""New topics and new wordings proposed from "Improve the bot", the background
+training runs that teach them to the bot (clinic_assistant/training/), and the
+background workers' heartbeats (the console says when the trainer is not running).
 
 Revision ID: 0006
 Revises: 0005
@@ -51,9 +52,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("training_runs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_training_runs_status"), ["status"], unique=False)
+    op.create_table(
+        "worker_heartbeats",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("worker_heartbeats")
     with op.batch_alter_table("training_runs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_training_runs_status"))
     op.drop_table("training_runs")
