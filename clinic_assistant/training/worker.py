@@ -201,7 +201,7 @@ def trainer_running(engine: sa.engine.Engine) -> bool:
         return False
     if seen.tzinfo is None:  # SQLite returns it without its zone
         seen = seen.replace(tzinfo=timezone.utc)
-    return _now() - seen < SILENT_AFTER
+    return bool(_now() - seen < SILENT_AFTER)
 
 
 # --- the bots --------------------------------------------------------------------------
