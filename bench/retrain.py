@@ -112,8 +112,8 @@ def run() -> dict[str, Any]:
                     while TOPIC_ANSWER not in " ".join(texts(bot.send(f"bench-ask-{time.time()}",
                                                                       "is your building wheelchair accessible?"))):
                         if time.monotonic() - started > 3 * TARGET_SECONDS:
-                            raise RuntimeError("the bot never answered with the new topic; see "
-                                               "tests/artifacts/logs/bench-trainer.log")
+                            raise RuntimeError("the bot never answered with the new topic; see the trainer's "
+                                               f"log, {LOGS / 'bench-trainer.log'}")
                         time.sleep(0.2)
                     seconds = time.monotonic() - started
                     time.sleep(AFTER_SWAP_SECONDS)

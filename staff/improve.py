@@ -108,13 +108,19 @@ def mark_unanswered(engine: sa.engine.Engine, event_ids: list[int], correct: Opt
     chosen = {item["event_id"]: item for item in _declined(engine, rasa_events.c.id.in_(event_ids),
                                                            most=len(event_ids))}
     ids = []
-    with engine.begin() as conn:
-        for event_id in event_ids:
-            item = chosen.get(event_id)
-            if item is not None:
+    for event_id in event_ids:
+        item = chosen.get(event_id)
+        if item is None:
+            continue
+        try:
+            with engine.begin() as conn:
                 result = conn.execute(message_marks.insert().values(
                     conversation_id=item["conversation_id"], event_id=event_id, text=item["text"],
                     predicted_intent=item["predicted_intent"], correct_intent=correct,
                     username=username, created_at=datetime.now(timezone.utc)))
                 ids.append(int(result.inserted_primary_key[0]))
+        except sa.exc.IntegrityError:  # someone marked it at the same moment: take their mark
+            with engine.connect() as conn:
+                ids += list(conn.execute(sa.select(message_marks.c.id)
+                                         .where(message_marks.c.event_id == event_id)).scalars())
     return ids

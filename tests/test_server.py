@@ -104,3 +104,15 @@ def test_the_rasa_command_of_make_run_prints_no_third_party_deprecations() -> No
     # without it, the same imports print them (so the check above can fail)
     bare = subprocess.run([sys.executable, "-c", code.split("; ", 2)[2]], capture_output=True, text=True)
     assert "DeprecationWarning" in bare.stderr
+
+
+def test_the_staff_channel_loads_models_with_the_endpoints_file_the_server_was_started_with() -> None:
+    from clinic_assistant.rasa import server
+
+    try:
+        server.remember_endpoints_file(["--model", "m.tar.gz", "--endpoints", "/etc/clinic-bot/endpoints.yml"])
+        assert server.ENDPOINTS_FILE == "/etc/clinic-bot/endpoints.yml"
+        server.remember_endpoints_file(["--endpoints=other.yml"])
+        assert server.ENDPOINTS_FILE == "other.yml"
+    finally:
+        server.ENDPOINTS_FILE = "endpoints.yml"

@@ -73,6 +73,18 @@ def model_file_problem(body: Any) -> Optional[str]:
     return None
 
 
+RELEASE_AFTER_SECONDS = 120.0  # turns under way on the old model have long finished by then
+
+
+def release_later(old_agent: Any) -> None:
+    """Closes the replaced agent's database connections once its last turns are over
+    (each agent has its own tracker store engine; PostgreSQL counts connections)."""
+    inner = getattr(getattr(old_agent, "tracker_store", None), "_tracker_store", None)
+    engine = getattr(inner, "engine", None)
+    if engine is not None:
+        asyncio.get_running_loop().call_later(RELEASE_AFTER_SECONDS, engine.dispose)
+
+
 def load_agent_beside(model_file: str, old_agent: Any) -> Any:
     """A new agent for ``model_file`` with the server's endpoints (run in a worker
     thread), sharing the running agent's lock store."""
@@ -292,7 +304,8 @@ class StaffInput(InputChannel):
                 except Exception as error:  # the running model keeps answering
                     logger.exception("Could not load the model %s", model_file)
                     return response.json({"error": f"the model could not be loaded: {error}"}, status=422)
-                request.app.ctx.agent = new_agent
+                old_agent, request.app.ctx.agent = request.app.ctx.agent, new_agent
+                release_later(old_agent)
             seconds = round(time.monotonic() - started, 2)
             logger.info("Now answering with the model %s (loaded in %.1f s)", model_file, seconds)
             return response.json({"ok": True, "model_file": model_file, "seconds": seconds})

@@ -249,6 +249,7 @@ worker_heartbeats = sa.Table(
     "worker_heartbeats",
     metadata,
     sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(200), nullable=False),  # host and process id: one trainer at a time
     sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
 )
 

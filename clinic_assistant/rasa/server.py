@@ -121,6 +121,18 @@ def security_arguments(argv: List[str], env: Any) -> List[str]:
     return args
 
 
+def remember_endpoints_file(args: List[str]) -> None:
+    """Keeps the ``--endpoints`` file where the staff channel reads it. Run as ``python
+    -m``, this module is ``__main__``; the channel imports it by its name."""
+    import clinic_assistant.rasa.server as by_name
+
+    for number, arg in enumerate(args):
+        if arg == "--endpoints" and number + 1 < len(args):
+            by_name.ENDPOINTS_FILE = args[number + 1]
+        elif arg.startswith("--endpoints="):
+            by_name.ENDPOINTS_FILE = arg.split("=", 1)[1]
+
+
 def main() -> None:
     try:
         args = security_arguments(sys.argv[1:], os.environ)
@@ -144,9 +156,7 @@ def main() -> None:
     engine_for(Settings.from_env().database.url)  # migrates the project's tables before any turn
     from rasa.__main__ import main as rasa_main
 
-    global ENDPOINTS_FILE
-    if "--endpoints" in args[:-1]:
-        ENDPOINTS_FILE = args[args.index("--endpoints") + 1]
+    remember_endpoints_file(args)
     sys.argv = ["rasa", "run", *args]
     rasa_main()
 

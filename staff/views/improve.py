@@ -66,7 +66,9 @@ def _proposal_form() -> tuple[dict[str, Any], list[int], list[str]]:
     except ValueError:
         abort(400)
     if event_ids:  # declined messages chosen from "Unanswered lately": marked now, kept if a check fails
-        intent = form["intent"] if request.path.endswith("/wordings") and form["intent"] else None
+        intent = form["intent"] if request.path.endswith("/wordings") else None
+        if intent not in improve.markable_intents(console().engine):
+            intent = None  # marked as a new question; the proposal's check names the missing answer
         mark_ids += improve.mark_unanswered(console().engine, event_ids, intent, g.member.username)
         audit.record(console().engine, g.member.username, "mark", detail=f"{len(event_ids)} unanswered messages")
     form["mark_ids"] = mark_ids

@@ -99,6 +99,10 @@ def test_an_approved_topic_is_trained_checked_and_loaded_while_patients_keep_wri
     approved(trainer, proposal)
     trainer.once()  # trains and checks (about a minute); the bots load it on the next look
     assert runs(trainer.engine, limit=1)[0]["status"] == "loading"
+    # more is approved before the checked model is loaded: it is loaded first, then the rest trained
+    more = teach.propose_wordings(trainer.engine, "faq_parking", [], ["where do I leave my truck when I come in"],
+                                  "patients ask", "frida", KNOWN)
+    approved(trainer, more)
 
     failures: list[str] = []
     answered = 0
@@ -131,10 +135,13 @@ def test_an_approved_topic_is_trained_checked_and_loaded_while_patients_keep_wri
     assert run["status"] == RUN_LIVE, run
     assert failures == [] and answered > 5
     assert model_of(bot) == str((bot.models / f"console-{run['id']}.tar.gz").resolve())
-    assert [step["step"] for step in run["steps"]] == [
-        "started", "training", "checking", "test set", "test stories", "loading", "live"]
-    assert run["figures"]["after"]["right"] >= run["figures"]["before"]["right"]
-    assert teach.additions(trainer.engine)[0].status == teach.LIVE
+    first, second = runs(trainer.engine, limit=2)[::-1]
+    assert (first["status"], second["id"]) == ("replaced", run["id"])
+    for each in (first, second):
+        assert [step["step"] for step in each["steps"]] == [
+            "started", "training", "checking", "test set", "test stories", "loading", "live"]
+        assert each["figures"]["after"]["right"] >= each["figures"]["before"]["right"]
+    assert [a.status for a in teach.additions(trainer.engine)] == [teach.LIVE, teach.LIVE]
 
     reply = " ".join(texts(bot.send("asked-after", asked)))
     assert ANSWER.replace("{clinic_phone}", "(780) 555-0100") in reply
@@ -151,6 +158,7 @@ def test_additions_that_make_the_bot_worse_are_refused_and_the_bot_keeps_its_mod
     assert run["status"] == RUN_REFUSED, run
     assert run["reason"].startswith("refused: the new model answers fewer messages of the frozen test set right")
     assert teach.additions(trainer.engine, [teach.REFUSED])[0].id == proposal
+    assert not (bot.models / f"console-{run['id']}.tar.gz").exists()  # a refused model is not kept
     assert model_of(bot) == serving
     trainer.once()  # what is taught now is what the bot has: nothing to do
     assert runs(trainer.engine, limit=1)[0]["id"] == run["id"] and model_of(bot) == serving
@@ -184,3 +192,30 @@ def test_a_taught_topic_is_listed_with_the_answers_and_its_text_edited_like_any_
     answer_texts.decide(trainer.engine, draft, "cleo", "clinician", approve=True)
     time.sleep(answer_texts.CHECK_EVERY_SECONDS + 0.2)
     assert clearer in texts(bot.send("edited", "is your clinic wheelchair accessible?"))
+
+
+def test_a_model_that_fails_a_test_story_is_refused_with_the_story_named(
+        bot: Any, trainer: Trainer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from clinic_assistant.training import worker
+
+    stories = tmp_path / "stories"
+    stories.mkdir()
+    (stories / "test_wrong.yml").write_text("""version: "3.1"
+stories:
+- story: parking is answered with the hours (written wrong on purpose)
+  steps:
+  - user: |
+      is there parking?
+    intent: faq_parking
+  - action: utter_faq_hours
+""")
+    monkeypatch.setattr(worker, "TEST_STORIES", stories)
+    serving = model_of(bot)
+    proposal = teach.propose_wordings(trainer.engine, "faq_parking", [], ["any spots for my truck out front"],
+                                      "patients ask", "frida", KNOWN)
+    approved(trainer, proposal)
+    run = settle(trainer, seconds=300)
+    assert run["status"] == RUN_REFUSED, run
+    assert run["reason"] == ("refused: 1 test story fails with the new model: "
+                             "parking is answered with the hours (written wrong on purpose)")
+    assert model_of(bot) == serving and not (bot.models / f"console-{run['id']}.tar.gz").exists()

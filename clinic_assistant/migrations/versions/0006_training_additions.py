@@ -55,6 +55,7 @@ def upgrade() -> None:
     op.create_table(
         "worker_heartbeats",
         sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("owner", sa.String(length=200), nullable=False),
         sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
