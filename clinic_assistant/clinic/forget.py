@@ -2,7 +2,8 @@
 
 Deletes a conversation's events (Rasa's ``events`` table), its kept contact (the
 phone number or Messenger id of a messaging conversation), handoff tickets and
-booking requests with their status history, staff marks and reviews. The audit log
+booking requests with their status history, staff marks and reviews, and its
+messages in proposals for the bot to learn (the trainer then trains without them). The audit log
 keeps its lines (who viewed, replied, forgot...), but their conversation id becomes a
 random ``forgotten:…`` one: an ``sms:`` id is a keyed hash of the number, and the same
 number writing again would get the same id back, so keeping it would tie the old lines
@@ -54,6 +55,13 @@ def delete_conversations(engine: sa.engine.Engine, ids: list[str], actor: Option
                 conn.execute(queue_updates.delete().where(
                     queue_updates.c.item_kind == kind, queue_updates.c.item_id.in_(item_ids)))
                 conn.execute(table.delete().where(table.c.conversation_id == conversation_id))
+            # messages staff proposed for the bot to learn (clinic_assistant/training/)
+            marks = dict(conn.execute(sa.select(message_marks.c.id, message_marks.c.text).where(
+                message_marks.c.conversation_id == conversation_id)).all())
+            if marks:
+                from clinic_assistant.training.additions import forget_examples
+
+                forget_examples(conn, marks)
             for table in (message_marks, conversation_reviews, conversation_contacts):
                 conn.execute(table.delete().where(table.c.conversation_id == conversation_id))
             conn.execute(sa.delete(events).where(events.c.sender_id == conversation_id))

@@ -229,3 +229,25 @@ def decide(engine: sa.engine.Engine, addition_id: int, username: str, role: str,
         decided = connection.execute(sa.select(training_additions)
                                      .where(training_additions.c.id == addition_id)).mappings().one()
     return _addition(decided)
+
+
+def forget_examples(connection: sa.engine.Connection, marks: dict[int, str]) -> int:
+    """Takes the messages of forgotten conversations (their marks: id -> text) out of
+    every proposal they went into, in the forget's transaction; returns how many
+    proposals changed. A taught one changes what the bot should know, so the trainer
+    trains again without them (and deletes the older models)."""
+    changed = 0
+    for row in connection.execute(sa.select(training_additions.c.id, training_additions.c.examples,
+                                            training_additions.c.mark_ids)).all():
+        mark_ids = json.loads(row.mark_ids)
+        gone = [i for i in mark_ids if i in marks]
+        if not gone:
+            continue
+        examples = json.loads(row.examples)
+        for mark_id in gone:
+            text = " ".join(marks[mark_id].split()).lower()
+            examples = [e for e in examples if e.lower() != text]
+        connection.execute(training_additions.update().where(training_additions.c.id == row.id).values(
+            examples=json.dumps(examples), mark_ids=json.dumps([i for i in mark_ids if i not in marks])))
+        changed += 1
+    return changed

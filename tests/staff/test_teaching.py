@@ -235,3 +235,17 @@ def test_the_console_says_when_the_trainer_is_not_running(client: Any, staff: An
         connection.execute(worker_heartbeats.update().values(
             seen_at=datetime.now(timezone.utc) - timedelta(minutes=2)))
     assert "trainer is not running" in client.get("/improve/training").get_data(as_text=True)
+
+
+def test_forgetting_a_conversation_takes_its_messages_out_of_proposals(client: Any, staff: Any) -> None:
+    from clinic_assistant.clinic.forget import delete_conversations
+
+    assert login(client, "frida").status_code == 302
+    marked = mark_all_new(client, "conv-faq")
+    assert propose(client, "/improve/topics", title="Wheelchair access", answer_text=ANSWER,
+                   mark_id=[str(i) for i in marked], typed=TYPED).status_code == 302
+    assert "What is dry needling?" in teach.additions(staff)[0].examples
+    delete_conversations(staff, ["conv-faq"], actor="anna")
+    (topic,) = teach.additions(staff)
+    assert "What is dry needling?" not in topic.examples and topic.mark_ids == ()
+    assert len(topic.examples) == 5  # the typed ones stay
