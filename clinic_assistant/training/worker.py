@@ -385,8 +385,17 @@ class Trainer:
         if checked is not None:
             if not self.bring_servers_to(checked):  # patients get it now; the next look trains the rest
                 return
-        if wanted not in self.failed:
+        if wanted not in self.failed and not self.refused_before(wanted):
             self.train(taught, wanted)
+
+    def refused_before(self, wanted: str) -> bool:
+        """A model of exactly these inputs was refused already (training again would make
+        the same model): it waits for a change, e.g. a new approval or a proposal withdrawn
+        by forgetting its conversation."""
+        with self.engine.connect() as connection:
+            return connection.execute(sa.select(training_runs.c.id).where(
+                training_runs.c.fingerprint == wanted, training_runs.c.status == RUN_REFUSED).limit(1)).first() \
+                is not None
 
     def checked_run(self) -> Optional[dict[str, Any]]:
         """The newest run that passed its checks and is not live everywhere yet."""
