@@ -31,7 +31,7 @@ ACTIONS: dict[str, str] = {
     "approve_details": "approve, reject or restore the clinic's details (never one's own proposal)",
     "approve_answers": "approve, reject or restore answer texts (never one's own draft)",
     "approve_clinical_answers": "... and those about conditions, treatment, aftercare and safety",
-    "approve_training": "approve or reject new topics and new wordings for the bot to learn (never one's own)",
+    "approve_training": "approve or reject new topics and new wordings for the bot to learn (never one's own), withdraw them",
 }
 
 _FRONT_DESK = frozenset({"sign_out", "read_conversations", "reveal_contacts", "reply", "review",

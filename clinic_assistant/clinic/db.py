@@ -216,7 +216,7 @@ training_additions = sa.Table(
     sa.Column("examples", sa.Text, nullable=False),  # JSON list of messages
     sa.Column("mark_ids", sa.Text, nullable=False),  # JSON list of annotations.id they came from
     sa.Column("reason", sa.Text, nullable=False),
-    # proposed | rejected | approved | training | live | refused
+    # proposed | rejected | approved | training | live | refused | withdrawn
     sa.Column("status", sa.String(12), nullable=False, index=True),
     sa.Column("proposed_by", sa.String(64), nullable=False),
     sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=False),

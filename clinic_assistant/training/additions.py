@@ -28,8 +28,8 @@ import sqlalchemy as sa
 from clinic_assistant.clinic.db import message_marks, serialize_writers, training_additions
 
 TOPIC, WORDINGS = "topic", "wordings"
-PROPOSED, REJECTED, APPROVED, TRAINING, LIVE, REFUSED = (
-    "proposed", "rejected", "approved", "training", "live", "refused")
+PROPOSED, REJECTED, APPROVED, TRAINING, LIVE, REFUSED, WITHDRAWN = (
+    "proposed", "rejected", "approved", "training", "live", "refused", "withdrawn")
 # what a training run teaches: approved ones, those being trained and those already live
 TAUGHT = (APPROVED, TRAINING, LIVE)
 MIN_TOPIC_EXAMPLES = 5  # fewer, and the bot rarely recognises the topic in new words
@@ -229,6 +229,27 @@ def decide(engine: sa.engine.Engine, addition_id: int, username: str, role: str,
         decided = connection.execute(sa.select(training_additions)
                                      .where(training_additions.c.id == addition_id)).mappings().one()
     return _addition(decided)
+
+
+def withdraw(engine: sa.engine.Engine, addition_id: int, username: str, role: str) -> Addition:
+    """A clinician takes back an approved or learned addition (a topic that should not be
+    there, wordings that were wrong): the trainer trains the bot again without it."""
+    from staff.roles import allows
+
+    if not allows(role, "approve_training"):
+        raise AdditionError(["what the bot learns is withdrawn by a clinician"])
+    with engine.begin() as connection:
+        serialize_writers(connection, training_additions)
+        row = connection.execute(sa.select(training_additions)
+                                 .where(training_additions.c.id == addition_id)).mappings().first()
+        if row is None or row["status"] not in (APPROVED, LIVE):
+            raise AdditionError(["only an approved or learned proposal can be withdrawn"
+                                 + (" (this one is being trained now: wait until the run ends)"
+                                    if row is not None and row["status"] == TRAINING else "")])
+        connection.execute(training_additions.update().where(training_additions.c.id == addition_id).values(
+            status=WITHDRAWN, decided_by=username, decided_at=_now()))
+        return _addition(connection.execute(sa.select(training_additions)
+                                            .where(training_additions.c.id == addition_id)).mappings().one())
 
 
 def forget_examples(connection: sa.engine.Connection, marks: dict[int, str]) -> int:

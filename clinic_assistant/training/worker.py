@@ -366,7 +366,7 @@ class Trainer:
 
     def desired(self) -> tuple[list[Addition], str, Optional[dict[str, Any]]]:
         taught = list(reversed(additions(self.engine, TAUGHT)))
-        wanted = fingerprint(taught) if taught else ""
+        wanted = fingerprint(taught)
         with self.engine.connect() as connection:
             row = connection.execute(sa.select(training_runs).where(
                 training_runs.c.fingerprint == wanted, training_runs.c.status.in_((RUN_LOADING, RUN_LIVE)))
@@ -376,8 +376,8 @@ class Trainer:
     def once(self) -> None:
         """One look: start a run, or bring the servers to the newest checked model."""
         taught, wanted, ready = self.desired()
-        if not taught:
-            return
+        if not taught and not self.ever_live():
+            return  # nothing was ever taught: the bots answer with the repository's model
         if ready and ready["model_file"] and Path(ready["model_file"]).exists():
             self.bring_servers_to(ready)
             return
@@ -387,6 +387,13 @@ class Trainer:
                 return
         if wanted not in self.failed and not self.refused_before(wanted):
             self.train(taught, wanted)
+
+    def ever_live(self) -> bool:
+        """Whether a model of the console was ever loaded (after everything taught was
+        withdrawn, the bots get a model of the repository's data alone)."""
+        with self.engine.connect() as connection:
+            return connection.execute(sa.select(training_runs.c.id).where(
+                training_runs.c.status.in_((RUN_LIVE, RUN_REPLACED))).limit(1)).first() is not None
 
     def refused_before(self, wanted: str) -> bool:
         """A model of exactly these inputs was refused already (training again would make

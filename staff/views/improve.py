@@ -137,6 +137,20 @@ def reject(addition_id: int) -> Any:
     return _decide(addition_id, False)
 
 
+@blueprint.post("/improve/additions/<int:addition_id>/withdraw")
+@needs("approve_training")
+def withdraw(addition_id: int) -> Any:
+    clinic = console()
+    try:
+        teach.withdraw(clinic.engine, addition_id, g.member.username, g.member.role)
+    except teach.AdditionError as error:
+        flash(f"Nothing was changed: {error.problems[0]}.", "error")
+        return redirect(url_for("improve.improve_page") + f"#addition-{addition_id}")
+    audit.record(clinic.engine, g.member.username, "withdraw_addition", detail=f"addition {addition_id}")
+    flash("Withdrawn. The bot is learning again without it: follow the progress here.", "ok")
+    return redirect(url_for("improve.training"))
+
+
 @blueprint.get("/improve/training")
 @needs("improve")
 def training() -> Any:

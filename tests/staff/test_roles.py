@@ -36,6 +36,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "improve.propose_wordings"): EVERYONE,
     ("POST", "improve.approve"): CLINICIAN,  # new topics and wordings: a clinician, never their author
     ("POST", "improve.reject"): CLINICIAN,
+    ("POST", "improve.withdraw"): CLINICIAN,
     ("GET", "improve.training"): EVERYONE,
     ("GET", "exports.export_nlu"): ADMIN,
     ("GET", "exports.export_conversations"): ADMIN,

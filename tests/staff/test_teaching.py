@@ -249,3 +249,29 @@ def test_forgetting_a_conversation_takes_its_messages_out_of_proposals(client: A
     (topic,) = teach.additions(staff)
     assert "What is dry needling?" not in topic.examples and topic.mark_ids == ()
     assert len(topic.examples) == 5  # the typed ones stay
+
+
+def test_a_clinician_withdraws_what_the_bot_learned(client: Any, staff: Any) -> None:
+    from clinic_assistant.clinic.db import training_additions
+
+    assert login(client, "frida").status_code == 302
+    assert propose(client, "/improve/topics", title="Wheelchair access", answer_text=ANSWER, typed=TYPED).status_code == 302
+    token = csrf_token(client.get("/improve").get_data(as_text=True))
+    assert client.post("/improve/additions/1/withdraw", data={"csrf_token": token}).status_code == 403
+    client.post("/logout", data={"csrf_token": token})
+    assert login(client, "cleo").status_code == 302
+    page = client.get("/improve").get_data(as_text=True)
+    token = csrf_token(page)
+    assert "Withdraw 1" not in page  # only once approved or learned
+    refused = client.post("/improve/additions/1/withdraw", data={"csrf_token": token}, follow_redirects=True)
+    assert "only an approved or learned proposal can be withdrawn" in refused.get_data(as_text=True)
+    with staff.begin() as connection:
+        connection.execute(training_additions.update().values(status="live", decided_by="cleo"))
+    assert "Withdraw 1" in client.get("/improve").get_data(as_text=True)
+    answer = client.post("/improve/additions/1/withdraw", data={"csrf_token": token})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/improve/training")
+    assert teach.additions(staff)[0].status == teach.WITHDRAWN
+    assert "Wheelchair access" not in client.get("/answers").get_data(as_text=True)
+    with staff.connect() as connection:
+        assert connection.execute(sa.select(audit_log.c.username).where(
+            audit_log.c.action == "withdraw_addition")).scalars().all() == ["cleo"]

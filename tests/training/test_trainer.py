@@ -219,3 +219,13 @@ stories:
     assert run["reason"] == ("refused: 1 test story fails with the new model: "
                              "parking is answered with the hours (written wrong on purpose)")
     assert model_of(bot) == serving and not (bot.models / f"console-{run['id']}.tar.gz").exists()
+
+
+def test_when_everything_learned_is_withdrawn_the_bot_answers_as_the_repository_says(
+        bot: Any, trainer: Trainer) -> None:
+    for addition in teach.additions(trainer.engine, [teach.LIVE]):
+        teach.withdraw(trainer.engine, addition.id, "cleo", "clinician")
+    run = settle(trainer, seconds=300)
+    assert run["status"] == RUN_LIVE and run["additions"] == [], run
+    assert model_of(bot) == str((bot.models / f"console-{run['id']}.tar.gz").resolve())
+    assert ANSWER[:30] not in " ".join(texts(bot.send("withdrawn", "is there wheelchair access?")))
