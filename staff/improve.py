@@ -5,6 +5,7 @@ lately, which staff can mark and group into a new topic in one go
 (clinic_assistant/training/)."""
 from __future__ import annotations
 
+import bisect
 import json
 import time
 from datetime import datetime, timezone
@@ -12,9 +13,9 @@ from functools import lru_cache
 from typing import Any, Optional
 
 import sqlalchemy as sa
-import yaml
 
 from clinic_assistant.clinic.db import message_marks, rasa_events
+from clinic_assistant.clinic.topics import domain_intents
 from clinic_assistant.settings import PROJECT_ROOT
 from clinic_assistant.triage import RED_FLAG_INTENTS
 from staff.conversations import Turn
@@ -35,13 +36,7 @@ MAX_UNANSWERED = 100
 @lru_cache(maxsize=1)
 def answer_intents() -> tuple[str, ...]:
     """The intents staff can mark a message with (from domain/)."""
-    names: list[str] = []
-    for path in sorted((PROJECT_ROOT / "domain").glob("*.yml")):
-        for intent in yaml.safe_load(path.read_text()).get("intents") or []:
-            name = intent if isinstance(intent, str) else next(iter(intent))
-            if name not in NOT_MARKABLE and name not in names:
-                names.append(name)
-    return tuple(sorted(names))
+    return tuple(sorted(name for name in domain_intents(PROJECT_ROOT / "domain") if name not in NOT_MARKABLE))
 
 
 def markable_intents(engine: sa.engine.Engine) -> tuple[str, ...]:
@@ -83,8 +78,13 @@ def _declined(engine: sa.engine.Engine, *conditions: Any, most: int = MAX_UNANSW
                    rasa_events.c.sender_id.in_({row.sender_id for row in rows}),
                    rasa_events.c.id > min((row.id for row in rows), default=0))
             .order_by(rasa_events.c.id)).all() if rows else []
+    by_conversation: dict[str, list[Any]] = {}
+    for action in actions:  # in id order
+        by_conversation.setdefault(action.sender_id, []).append(action)
     for row in rows:
-        following = next((a.action_name for a in actions if a.sender_id == row.sender_id and a.id > row.id), None)
+        later = by_conversation.get(row.sender_id, [])
+        index = bisect.bisect_right([a.id for a in later], row.id)
+        following = later[index].action_name if index < len(later) else None
         text = str((json.loads(row.data or "{}") or {}).get("text") or "")
         if following in DECLINING_ACTIONS and text and not text.startswith("/"):  # not a button's payload
             found.append({"event_id": row.id, "conversation_id": row.sender_id, "text": text,

@@ -80,20 +80,28 @@ def responses_dir() -> Path:
     return live_dir()
 
 
+_shipped: tuple[tuple[Any, ...], dict[str, list[dict[str, Any]]]] = ((), {})
+
+
 def shipped_responses() -> dict[str, list[dict[str, Any]]]:
-    """The responses of domain/ as the files have them."""
+    """The responses of domain/ as the files have them (loaded again only when a file
+    changed: a page and its checks ask several times)."""
     from rasa.shared.core.domain import Domain
 
-    return {name: list(variants) for name, variants in Domain.load(str(responses_dir())).responses.items()}
+    global _shipped
+    folder = responses_dir()
+    stamp = (str(folder), *((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.glob("*.yml"))))
+    if stamp != _shipped[0]:
+        _shipped = (stamp, {name: list(variants) for name, variants in Domain.load(str(folder)).responses.items()})
+    return {name: list(variants) for name, variants in _shipped[1].items()}
 
 
 def console_topics(engine: sa.engine.Engine) -> dict[str, tuple[str, str]]:
     """The answers of new topics taught in the console and live (clinic_assistant/training/):
     response -> (title, the answer text it was taught with)."""
-    from clinic_assistant.training.additions import LIVE, additions
+    from clinic_assistant.training.additions import LIVE, taught_topics
 
-    return {a.response: (a.title or a.intent, a.answer_text or "")
-            for a in reversed(additions(engine, (LIVE,))) if a.kind == "topic"}
+    return {a.response: (a.title or a.intent, a.answer_text or "") for a in taught_topics(engine, (LIVE,)).values()}
 
 
 def known_responses(engine: sa.engine.Engine) -> dict[str, list[dict[str, Any]]]:

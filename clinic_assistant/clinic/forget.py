@@ -44,6 +44,14 @@ def delete_conversations(engine: sa.engine.Engine, ids: list[str], actor: Option
     events. With ``actor``, each deleted conversation's forget is recorded."""
     found = 0
     with engine.begin() as conn:
+        # messages staff proposed for the bot to learn (clinic_assistant/training/), taken
+        # out of the proposals at once, before their marks go
+        marks = dict(conn.execute(sa.select(message_marks.c.id, message_marks.c.text).where(
+            message_marks.c.conversation_id.in_(list(dict.fromkeys(ids))))).all())
+        if marks:
+            from clinic_assistant.training.additions import forget_examples
+
+            forget_examples(conn, marks)
         for conversation_id in dict.fromkeys(ids):
             had_events = conn.execute(sa.select(events.c.id).where(
                 events.c.sender_id == conversation_id).limit(1)).first() is not None
@@ -55,13 +63,6 @@ def delete_conversations(engine: sa.engine.Engine, ids: list[str], actor: Option
                 conn.execute(queue_updates.delete().where(
                     queue_updates.c.item_kind == kind, queue_updates.c.item_id.in_(item_ids)))
                 conn.execute(table.delete().where(table.c.conversation_id == conversation_id))
-            # messages staff proposed for the bot to learn (clinic_assistant/training/)
-            marks = dict(conn.execute(sa.select(message_marks.c.id, message_marks.c.text).where(
-                message_marks.c.conversation_id == conversation_id)).all())
-            if marks:
-                from clinic_assistant.training.additions import forget_examples
-
-                forget_examples(conn, marks)
             for table in (message_marks, conversation_reviews, conversation_contacts):
                 conn.execute(table.delete().where(table.c.conversation_id == conversation_id))
             conn.execute(sa.delete(events).where(events.c.sender_id == conversation_id))

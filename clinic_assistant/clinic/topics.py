@@ -1,6 +1,21 @@
 """Short titles of the answers, for "did you mean" buttons and for staff screens."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
+
+
+def domain_intents(folder: Path) -> list[str]:
+    """The intents of a domain folder's files, in file order, each once."""
+    names: list[str] = []
+    for path in sorted(folder.glob("*.yml")):
+        for intent in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("intents") or []:
+            name = intent if isinstance(intent, str) else next(iter(intent))
+            if name not in names:
+                names.append(name)
+    return names
+
 TOPIC_TITLES: dict[str, str] = {
     "faq_what_is_dry_needling": "What dry needling is",
     "faq_how_it_works": "How it works",

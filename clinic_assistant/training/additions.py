@@ -128,9 +128,10 @@ def additions(engine: sa.engine.Engine, statuses: Iterable[str] = ()) -> list[Ad
         return [_addition(row) for row in connection.execute(query).mappings()]
 
 
-def taught_topics(engine: sa.engine.Engine) -> dict[str, Addition]:
-    """New topics approved in the console, by intent (also those still being trained)."""
-    return {a.intent: a for a in reversed(additions(engine, TAUGHT)) if a.kind == TOPIC}
+def taught_topics(engine: sa.engine.Engine, statuses: Iterable[str] = TAUGHT) -> dict[str, Addition]:
+    """New topics approved in the console, by intent (by default also those still being
+    trained; ``(LIVE,)``: those the bot has learned)."""
+    return {a.intent: a for a in reversed(additions(engine, statuses)) if a.kind == TOPIC}
 
 
 def _marked_texts(engine: sa.engine.Engine, mark_ids: list[int]) -> list[str]:

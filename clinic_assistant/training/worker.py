@@ -47,8 +47,10 @@ import requests
 import sqlalchemy as sa
 import yaml
 
+from clinic_assistant.clinic.topics import domain_intents
 from clinic_assistant.clinic.db import engine_for, training_additions, training_runs, worker_heartbeats
 from clinic_assistant.settings import PROJECT_ROOT, Settings
+from clinic_assistant.triage import CLASSIFIER_PATH
 from clinic_assistant.training.additions import (
     APPROVED, LIVE, REFUSED, TAUGHT, TOPIC, TRAINING, WORDINGS, Addition, additions)
 
@@ -76,28 +78,35 @@ def _now() -> datetime:
 def repository_inputs() -> list[Path]:
     """What a model of the repository is made from (as the Makefile's model target)."""
     paths = [PROJECT_ROOT / "config.yml", PROJECT_ROOT / "clinic_assistant" / "rasa" / "components.py",
-             PROJECT_ROOT / "build" / "clinic_spacy" / "meta.json", PROJECT_ROOT / "build" / "triage" / "classifier.joblib"]
+             PROJECT_ROOT / "build" / "clinic_spacy" / "meta.json", PROJECT_ROOT / CLASSIFIER_PATH]
     paths += sorted((PROJECT_ROOT / "domain").glob("*.yml")) + sorted((PROJECT_ROOT / "data").rglob("*.yml"))
     return paths
 
 
+_repository_digest: tuple[tuple[Any, ...], str] = ((), "")
+
+
+def repository_digest() -> str:
+    """The SHA-256 of the repository's inputs, read again only when a file's size or
+    time changed (the trainer asks about once a second)."""
+    global _repository_digest
+    paths = repository_inputs()
+    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) if p.exists() else (str(p),) for p in paths)
+    if stamp != _repository_digest[0]:
+        digest = hashlib.sha256()
+        for path in paths:
+            digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
+            digest.update(path.read_bytes() if path.exists() else b"-")
+        _repository_digest = (stamp, digest.hexdigest())
+    return _repository_digest[1]
+
+
 def fingerprint(taught: Iterable[Addition]) -> str:
-    digest = hashlib.sha256()
-    for path in repository_inputs():
-        digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
-        digest.update(path.read_bytes() if path.exists() else b"-")
+    digest = hashlib.sha256(repository_digest().encode())
     for addition in sorted(taught, key=lambda a: a.id):
         digest.update(json.dumps([addition.id, addition.kind, addition.intent, addition.answer_text,
                                   list(addition.examples)]).encode())
     return digest.hexdigest()
-
-
-def _domain_intents(domain_dir: Path) -> set[str]:
-    names: set[str] = set()
-    for path in domain_dir.glob("*.yml"):
-        for intent in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("intents") or []:
-            names.add(intent if isinstance(intent, str) else next(iter(intent)))
-    return names
 
 
 def write_workspace(folder: Path, taught: list[Addition]) -> dict[int, str]:
@@ -106,7 +115,7 @@ def write_workspace(folder: Path, taught: list[Addition]) -> dict[int, str]:
     shutil.copytree(PROJECT_ROOT / "domain", folder / "domain")
     shutil.copytree(PROJECT_ROOT / "data", folder / "data")
     topics = [a for a in taught if a.kind == TOPIC]
-    known = _domain_intents(folder / "domain") | {a.intent for a in topics}
+    known = set(domain_intents(folder / "domain")) | {a.intent for a in topics}
     cannot = {a.id: "the answer these wordings were for is not taught (its topic was refused or rejected)"
               for a in taught if a.kind == WORDINGS and a.intent not in known}
     examples: dict[str, list[str]] = {}
@@ -364,20 +373,20 @@ class Trainer:
         self._load_failures: dict[str, tuple[int, float]] = {}  # bot -> (failed loads in a row, next try)
         self._waiting_logged = ""
 
-    def desired(self) -> tuple[list[Addition], str, Optional[dict[str, Any]]]:
-        taught = list(reversed(additions(self.engine, TAUGHT)))
+    def desired(self, taught: list[Addition]) -> tuple[str, Optional[dict[str, Any]]]:
         wanted = fingerprint(taught)
         with self.engine.connect() as connection:
             row = connection.execute(sa.select(training_runs).where(
                 training_runs.c.fingerprint == wanted, training_runs.c.status.in_((RUN_LOADING, RUN_LIVE)))
                 .order_by(training_runs.c.id.desc()).limit(1)).mappings().first()
-        return taught, wanted, dict(row) if row else None
+        return wanted, dict(row) if row else None
 
     def once(self) -> None:
         """One look: start a run, or bring the servers to the newest checked model."""
-        taught, wanted, ready = self.desired()
+        taught = list(reversed(additions(self.engine, TAUGHT)))
         if not taught and not self.ever_live():
             return  # nothing was ever taught: the bots answer with the repository's model
+        wanted, ready = self.desired(taught)
         if ready and ready["model_file"] and Path(ready["model_file"]).exists():
             self.bring_servers_to(ready)
             return
