@@ -90,10 +90,14 @@ class Triage:
         return next((t for t in self._tiers if any(f.tier == t for f in findings)), None)
 
     def assess(self, text: str) -> Assessment:
-        analysis = self.rules.analyse(text)
+        from clinic_assistant.triage.french import gloss, looks_french
+
+        # A message in French is read in the English words of its gloss (french.yml).
+        french = looks_french(text)
+        analysis = self.rules.analyse(gloss(text) if french else text)
         findings = list(analysis.findings)
         rules_tier = self._top_tier(findings)
-        score = self.classifier_score(analysis)
+        score = 0.0 if french else self.classifier_score(analysis)
         if self.classifier is not None and score >= self.classifier.threshold:
             category = self.classifier.category(analysis.text)
             if not self._denied(analysis, category):
@@ -106,7 +110,7 @@ class Triage:
                     category == "crisis" or self.rules.categories[category]["tier"] == "911")
                 if rules_tier is None or more_urgent:
                     findings.append(Finding(category, tier, (), source="classifier"))
-        if not findings:  # written in French? (the rules and the classifier read English)
+        if not findings and not french:  # French too short to be glossed ("crise cardiaque!")
             from clinic_assistant.triage.french import french_findings
 
             findings = french_findings(text)

@@ -1,19 +1,31 @@
-"""French red flags of the 911 tier and crisis, for patients who write in French.
+"""Red flags written in French, for patients who write in French.
 
 The triage rules (rules.yml) read English. Grande Prairie has a French-speaking
-community, so the commonest French ways of saying the 911-tier emergencies and a
-crisis are matched here, on the text lower-cased and without accents ("j'ai mal à la
-poitrine" = "j'ai mal a la poitrine"). Patterns, not a translation: each one names
-the category it stands for. Negation is not read here: a French message that names
-one of these gets the emergency reply (erring towards safety), in English, which
-the reply's 911 and phone numbers make usable anyway.
+community, so a message that looks French (``looks_french``: French function words) is
+glossed phrase by phrase into the English words of the triage lexicon (``gloss``, from
+french.yml: "ma mère vient de perdre connaissance" -> "my mom just lost
+consciousness") and read by the same rules, with the same negation and history
+("pas de douleur à la poitrine", "un AVC il y a 3 ans"). The classifier, trained on
+English, is not asked. The patterns below are the fallback for a French message too short
+to be recognised as French ("crise cardiaque!"). The reply is the English emergency
+reply, whose 911 and phone numbers make it usable anyway (and it ends in French).
 """
 from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import yaml
 
 from clinic_assistant.triage.rules import Finding
+
+if TYPE_CHECKING:
+    from clinic_assistant.triage.rules import RuleLayer
+
+GLOSSARY = Path(__file__).resolve().parent / "french.yml"
 
 _ANY = r"(?:\w+\s+){0,3}"  # up to three words between
 PATTERNS: dict[str, tuple[str, list[str]]] = {
@@ -58,8 +70,37 @@ def plain(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
-def french_findings(text: str) -> list[Finding]:
-    """The French red flags a message names (each category once)."""
+@lru_cache(maxsize=1)
+def _glossary() -> tuple[list[tuple["re.Pattern[str]", str]], frozenset[str]]:
+    spec = yaml.safe_load(GLOSSARY.read_text(encoding="utf-8"))
+    phrases = []
+    for french, english in spec["phrases"]:
+        end = "" if french.endswith("'") else r"(?![\w'])"
+        phrases.append((re.compile(rf"(?<!\w)(?:{french}){end}"), english))
+    return phrases, frozenset(spec["function_words"])
+
+
+def looks_french(text: str) -> bool:
+    """At least two different French function words, a sixth of the words or more."""
+    words = re.findall(r"[a-z]+", plain(text))
+    function_words = _glossary()[1]
+    hits = [w for w in words if w in function_words]
+    return len(set(hits)) >= 2 and len(hits) * 6 >= len(words)
+
+
+def gloss(text: str) -> str:
+    """The message in the English words the triage lexicon knows (french.yml), phrase by
+    phrase; words the glossary does not know are left as they are."""
+    out = plain(text)
+    for pattern, english in _glossary()[0]:
+        out = pattern.sub(rf" {english} ", out)
+    return " ".join(out.split())
+
+
+def french_findings(text: str, rules: Optional["RuleLayer"] = None) -> list[Finding]:
+    """The French red flags a message names (each category once): the patterns above,
+    and, with ``rules``, the English rules read on the message's gloss (negation,
+    history and the combinations of rules.yml apply to it as to English)."""
     found = []
     normalised = plain(text)
     for category, (tier, patterns) in _COMPILED.items():
@@ -68,4 +109,10 @@ def french_findings(text: str) -> list[Finding]:
             if match:
                 found.append(Finding(category, tier, (match.group(0),), source="french"))
                 break
+    if rules is not None and looks_french(text):
+        seen = {f.category for f in found}
+        for finding in rules.analyse(gloss(text)).findings:
+            if finding.category not in seen:
+                seen.add(finding.category)
+                found.append(Finding(finding.category, finding.tier, finding.evidence, source="french"))
     return found

@@ -1,0 +1,58 @@
+"""Red flags written in French (issue #16, must-have 7): the message is glossed into the
+triage lexicon's English words (clinic_assistant/triage/french.yml) and read by the same
+rules, so negation and history apply as in English."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from clinic_assistant.triage import Triage
+from clinic_assistant.triage.french import gloss, looks_french
+
+ROUND = Path(__file__).resolve().parent.parent / "clinic_assistant" / "triage" / "corpus" / "french_round1.yml"
+
+
+@pytest.fixture(scope="module")
+def triage() -> Triage:
+    return Triage.load()
+
+
+@pytest.mark.parametrize("text, tier", [
+    ("ma mère vient de perdre connaissance dans la cuisine", "911"),
+    ("mon chum a la bouche croche d'un bord pis il parle tout mêlé", "911"),
+    ("j'ai mal dans le bas du dos pis chu pu capable de faire pipi depuis hier", "911"),
+    ("ça serre dans ma poitrine pis j'ai des sueurs froides", "911"),
+    ("mon fils s'est coupé, ça saigne pis ça arrête pas", "911"),
+    ("j'ai pu envie de vivre, tout le monde serait mieux sans moi", "crisis"),
+])
+def test_a_french_emergency_is_caught(triage: Triage, text: str, tier: str) -> None:
+    assert triage.assess(text).tier == tier
+
+
+@pytest.mark.parametrize("text", [
+    "mon père a fait un AVC il y a 3 ans, traitez-vous les séquelles?",
+    "pas de douleur à la poitrine, juste le cou raide depuis que j'ai dormi croche",
+    "est-ce que le dry needling peut causer un pneumothorax? juste curieuse",
+    "j'ai mal au dos depuis des mois, est-ce que les aiguilles pourraient m'aider?",
+    "combien coûte une séance?",
+])
+def test_an_ordinary_french_message_is_not_an_emergency(triage: Triage, text: str) -> None:
+    assert triage.assess(text).tier is None
+
+
+def test_only_french_is_glossed() -> None:
+    assert looks_french("est-ce que c'est couvert par mon assurance")
+    assert not looks_french("my son and his ma are coming in on monday")
+    assert not looks_french("can dry needling help my sciatica")
+    assert gloss("ma mère vient de perdre connaissance") == "my mom just lost consciousness"
+
+
+def test_the_written_french_round_is_all_caught_and_nothing_else(triage: Triage) -> None:
+    """The round written blind (its header says which part was read to write the
+    glossary): every emergency is sent to emergency care, no ordinary message is."""
+    data = yaml.safe_load(ROUND.read_text(encoding="utf-8"))
+    missed = [e["text"] for e in data["emergencies"] if triage.assess(e["text"]).tier is None]
+    alarms = [t for t in data["non_urgent"] if triage.assess(t).tier is not None]
+    assert (missed, alarms) == ([], [])
