@@ -23,6 +23,8 @@ def parse(nlu_agent: Any, text: str) -> dict[str, Any]:
     ("my shoulders are always tight and knotted", "condition/chronic muscle pain"),
     ("had a knee replacement in the spring, still stiff", "condition/post-surgical rehabilitation"),
     ("fibro flare ups are killing me this week", "condition/fibromyalgia"),
+    ("got bunions on both my feet", "condition/unlisted"),
+    ("my wrist was surgically repaired last fall", "condition/post-surgical rehabilitation"),
 ])
 def test_a_statement_gets_the_condition_answer(nlu_agent: Any, text: str, answer: str) -> None:
     assert answer_key(parse(nlu_agent, text)) == answer
@@ -39,6 +41,16 @@ def test_a_message_in_french_gets_the_other_language_answer(nlu_agent: Any) -> N
     assert parsed["intent"]["name"] == "other_language"
     assert {"entity": "language", "value": "fr"}.items() <= parsed["entities"][-1].items()
     assert parse(nlu_agent, "what are your hours on monday")["intent"]["name"] != "other_language"
+
+
+@pytest.mark.parametrize("text", [
+    "请问你们星期六营业吗？",  # Chinese: one "word" to the English checks
+    "ਤੁਹਾਡਾ ਫ਼ੋਨ ਨੰਬਰ ਕੀ ਹੈ?",  # Punjabi, Gurmukhi
+    "c'est tu cher le dry needling?",  # French borrowing English words
+])
+def test_other_scripts_and_french_with_english_words_get_the_other_language_answer(
+        nlu_agent: Any, text: str) -> None:
+    assert parse(nlu_agent, text)["intent"]["name"] == "other_language"
 
 
 def test_a_french_emergency_gets_the_emergency_reply(nlu_agent: Any) -> None:

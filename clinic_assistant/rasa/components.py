@@ -4,6 +4,7 @@
 
 import fnmatch
 import re
+import unicodedata
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -433,10 +434,13 @@ class OtherLanguageDetector(GraphComponent):
     entity (fr, es, ...), so the reply says, in that language where the domain has
     it, that the assistant answers in English, with the clinic's phone.
 
-    Read on the patient's own words (before spelling correction): at least
-    ``min_words`` words, fewer than half of them common English (symspellpy's
-    frequency list), or exactly half with ``langdetect`` sure it is not English. The
-    language is ``langdetect``'s best guess ("und" when it is unsure). Red flags in
+    Read on the patient's own words (before spelling correction): mostly letters of
+    another script than Latin (Chinese, Punjabi, Arabic, ...); or French by its function
+    words, even when it borrows English ones ("c'est tu safe le dry needling?",
+    ``clinic_assistant.triage.french.looks_french``); or at least ``min_words`` words,
+    fewer than half of them common English (symspellpy's frequency list), or exactly
+    half with ``langdetect`` sure it is not English. The language is ``langdetect``'s
+    best guess ("und" when it is unsure). Red flags in
     French are found by the triage (clinic_assistant/triage/french.py), which runs
     after this and overrides it.
     """
@@ -465,6 +469,14 @@ class OtherLanguageDetector(GraphComponent):
     def language(self, text: str, corrected: str = "") -> Optional[Text]:
         """The language code of a message not in English; None for English.
         ``corrected``: the same message after spelling correction, if any."""
+        from clinic_assistant.triage.french import looks_french
+
+        letters = [c for c in text if c.isalpha()]
+        foreign = [c for c in letters if not unicodedata.name(c, "").startswith("LATIN")]
+        if letters and len(foreign) * 2 > len(letters):  # Chinese, Punjabi, Arabic, ...
+            return self._detect(text) or "und"
+        if looks_french(text):  # "c'est tu safe le dry needling?": French with English words
+            return "fr"
         words = re.findall(r"[^\W\d_]+", text.lower())
         if len(words) < self.config["min_words"]:
             return None
@@ -473,18 +485,29 @@ class OtherLanguageDetector(GraphComponent):
             english = max(english, self.english_share(re.findall(r"[^\W\d_]+", corrected.lower())))
         if english > 0.5:
             return None
-        from langdetect import DetectorFactory, LangDetectException, detect_langs
-
-        DetectorFactory.seed = 0  # the same answer for the same text
-        try:
-            best = detect_langs(text)[0]
-        except LangDetectException:
+        best = self._best(text)
+        if best is None:
             return None
         if english == 0.5 and (best.lang == "en" or best.prob < self.config["sure"]):
             return None
         if best.lang == "en":
             return None
         return best.lang if best.prob >= self.config["sure"] else "und"
+
+    @staticmethod
+    def _best(text: str) -> Any:
+        """langdetect's likeliest language (``.lang``, ``.prob``), or None."""
+        from langdetect import DetectorFactory, LangDetectException, detect_langs
+
+        DetectorFactory.seed = 0  # the same answer for the same text
+        try:
+            return detect_langs(text)[0]
+        except LangDetectException:
+            return None
+
+    def _detect(self, text: str) -> Optional[Text]:
+        best = self._best(text)
+        return best.lang if best is not None and best.lang != "en" and best.prob >= self.config["sure"] else None
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
