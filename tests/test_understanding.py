@@ -34,6 +34,9 @@ def test_a_typo_is_read_as_the_word_meant_and_kept_as_typed(nlu_agent: Any) -> N
     parsed = parse(nlu_agent, "can dry needeling help my siatica")
     assert answer_key(parsed) == "condition/sciatica and nerve pain"
     assert "needling" in parsed["text"]  # corrected for the classifier; the log keeps "needeling"
+    # texting shortcuts spelled out, so a misspelled English message is not "another language"
+    assert answer_key(parse(nlu_agent, "cya l8r")) == "goodbye"
+    assert answer_key(parse(nlu_agent, "wut's ur phone nmbr")) == "faq_contact"
 
 
 def test_a_message_in_french_gets_the_other_language_answer(nlu_agent: Any) -> None:
