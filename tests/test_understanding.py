@@ -25,6 +25,7 @@ def parse(nlu_agent: Any, text: str) -> dict[str, Any]:
     ("fibro flare ups are killing me this week", "condition/fibromyalgia"),
     ("got bunions on both my feet", "condition/unlisted"),
     ("my wrist was surgically repaired last fall", "condition/post-surgical rehabilitation"),
+    ("my chiro thinks a nerve got pinched in my low back", "condition/sciatica and nerve pain"),
 ])
 def test_a_statement_gets_the_condition_answer(nlu_agent: Any, text: str, answer: str) -> None:
     assert answer_key(parse(nlu_agent, text)) == answer
