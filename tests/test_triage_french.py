@@ -26,6 +26,13 @@ def triage() -> Triage:
     ("ça serre dans ma poitrine pis j'ai des sueurs froides", "911"),
     ("mon fils s'est coupé, ça saigne pis ça arrête pas", "911"),
     ("j'ai pu envie de vivre, tout le monde serait mieux sans moi", "crisis"),
+    # wordings the first French patterns caught and the glossary must not lose
+    ("je me sens suicidaire depuis hier", "crisis"),
+    ("il ne respire pas", "911"),
+    ("il est inconscient", "911"),
+    ("j'ai un serrement dans la poitrine", "911"),
+    # a denial before "mais" ends at it
+    ("pas de fièvre mais une douleur écrasante à la poitrine", "911"),
 ])
 def test_a_french_emergency_is_caught(triage: Triage, text: str, tier: str) -> None:
     assert triage.assess(text).tier == tier
@@ -37,6 +44,10 @@ def test_a_french_emergency_is_caught(triage: Triage, text: str, tier: str) -> N
     "est-ce que le dry needling peut causer un pneumothorax? juste curieuse",
     "j'ai mal au dos depuis des mois, est-ce que les aiguilles pourraient m'aider?",
     "combien coûte une séance?",
+    "je vais prendre rendez-vous pour mon dos",
+    "est-ce que ça va me faire du mal, les aiguilles?",
+    "le nez qui coule pis ça arrête pas",
+    "je me suis tordu la cheville au hockey",
 ])
 def test_an_ordinary_french_message_is_not_an_emergency(triage: Triage, text: str) -> None:
     assert triage.assess(text).tier is None
@@ -46,7 +57,13 @@ def test_only_french_is_glossed() -> None:
     assert looks_french("est-ce que c'est couvert par mon assurance")
     assert not looks_french("my son and his ma are coming in on monday")
     assert not looks_french("can dry needling help my sciatica")
+    assert not looks_french("c'mon y'all my son's knee cut won't quit bleeding")
+    assert not looks_french("est. 2 days of back pain, can you help")
     assert gloss("ma mère vient de perdre connaissance") == "my mom just lost consciousness"
+
+
+def test_english_that_borrows_french_looking_words_is_still_read_as_english(triage: Triage) -> None:
+    assert triage.assess("c'mon my nose has been gushing for 45 minutes and wont quit").tier == "911"
 
 
 def test_the_written_french_round_is_all_caught_and_nothing_else(triage: Triage) -> None:

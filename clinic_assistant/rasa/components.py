@@ -272,10 +272,10 @@ _SHORTCUTS = {
     "physio's": "physio", "im": "i'm", "dont": "don't", "cant": "can't", "wont": "won't",
     "doesnt": "doesn't", "isnt": "isn't", "whats": "what's", "hows": "how's",
     "wut's": "what's", "wat's": "what's", "wats": "what's", "blu": "blue", "hav": "have", "hv": "have", "nmbr": "number",
-    "num": "number", "cya": "see you", "abt": "about", "bout": "about", "rly": "really",
+    "cya": "see you", "abt": "about", "rly": "really",
     "sry": "sorry", "nvm": "never mind", "tho": "though", "wrk": "work", "wk": "week",
     "wks": "weeks", "wknd": "weekend", "wkend": "weekend", "tues": "tuesday", "thurs": "thursday",
-    "prob": "probably", "probs": "probably", "msg": "message", "txt": "text", "yr": "year",
+    "probs": "probably", "msg": "message", "txt": "text", "yr": "year",
     "yrs": "years", "info": "information",
 }
 _TEXT_WORD = re.compile(r"[A-Za-z][A-Za-z']*")

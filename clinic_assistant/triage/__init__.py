@@ -110,11 +110,20 @@ class Triage:
                     category == "crisis" or self.rules.categories[category]["tier"] == "911")
                 if rules_tier is None or more_urgent:
                     findings.append(Finding(category, tier, (), source="classifier"))
-        if not findings and not french:  # French too short to be glossed ("crise cardiaque!")
+        if not findings:  # French wordings the gloss misses, or too short to look French
             from clinic_assistant.triage.french import french_findings
 
-            findings = french_findings(text)
+            findings = [f for f in french_findings(text)
+                        if not (french and self._discounted(analysis, f.category))]
         return Assessment(self._top_tier(findings), tuple(findings), score, analysis)
+
+    def _discounted(self, analysis: RuleAnalysis, category: str) -> bool:
+        """The rules read words of ``category`` and none of them counts (negated, past,
+        a risk question, a figure of speech): "pas de douleur à la poitrine"."""
+        mine = [c for c in analysis.concepts if category in self.rules.categories_of(c.concept)
+                and c.concept not in self.rules.places]
+        return bool(mine) and not any(
+            c in analysis.active and not c.historical and not c.hypothetical for c in mine)
 
     def classifier_score(self, analysis: RuleAnalysis) -> float:
         """The classifier's P(urgent) for a message, or 0 where it is not asked: a

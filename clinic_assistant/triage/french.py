@@ -6,8 +6,10 @@ glossed phrase by phrase into the English words of the triage lexicon (``gloss``
 french.yml: "ma mère vient de perdre connaissance" -> "my mom just lost
 consciousness") and read by the same rules, with the same negation and history
 ("pas de douleur à la poitrine", "un AVC il y a 3 ans"). The classifier, trained on
-English, is not asked. The patterns below are the fallback for a French message too short
-to be recognised as French ("crise cardiaque!"). The reply is the English emergency
+English, is not asked. The patterns below (the first French support) still apply where
+the rules found nothing: to a short message not recognised as French ("crise
+cardiaque!"), and to a French one, unless the rules read that category's words in the
+gloss and discounted them (negated, past, a risk question). The reply is the English emergency
 reply, whose 911 and phone numbers make it usable anyway (and it ends in French).
 """
 from __future__ import annotations
@@ -16,14 +18,9 @@ import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
-
 import yaml
 
 from clinic_assistant.triage.rules import Finding
-
-if TYPE_CHECKING:
-    from clinic_assistant.triage.rules import RuleLayer
 
 GLOSSARY = Path(__file__).resolve().parent / "french.yml"
 
@@ -80,12 +77,28 @@ def _glossary() -> tuple[list[tuple["re.Pattern[str]", str]], frozenset[str]]:
     return phrases, frozenset(spec["function_words"])
 
 
+_ENGLISH_ELISIONS = {"c'mon": "come on", "y'all": "you all", "ma'am": "madam"}
+
+
 def looks_french(text: str) -> bool:
-    """At least two different French function words, a sixth of the words or more."""
-    words = re.findall(r"[a-z]+", plain(text))
+    """At least two different French function words (a single letter only elided:
+    "j'ai", "c'est"), a sixth of the words or more, and fewer than 80% of the words
+    common English (French messages have at most 73%): an English message is not
+    glossed, whatever it borrows ("c'mon", "y'all", "est.")."""
+    from clinic_assistant.triage.spelling import english_words
+
+    plain_text = plain(text)
+    for elided, spelled in _ENGLISH_ELISIONS.items():
+        plain_text = plain_text.replace(elided, spelled)
+    tokens = re.findall(r"[a-z]+'?", plain_text)
+    words = [t.rstrip("'") for t in tokens]
     function_words = _glossary()[1]
-    hits = [w for w in words if w in function_words]
-    return len(set(hits)) >= 2 and len(hits) * 6 >= len(words)
+    hits = [w for t, w in zip(tokens, words, strict=True)
+            if w in function_words and (len(w) > 1 or t.endswith("'"))]
+    if len(set(hits)) < 2 or len(hits) * 6 < len(words):
+        return False
+    common = english_words()
+    return sum(w in common for w in words) < 0.8 * len(words)
 
 
 def gloss(text: str) -> str:
@@ -97,10 +110,8 @@ def gloss(text: str) -> str:
     return " ".join(out.split())
 
 
-def french_findings(text: str, rules: Optional["RuleLayer"] = None) -> list[Finding]:
-    """The French red flags a message names (each category once): the patterns above,
-    and, with ``rules``, the English rules read on the message's gloss (negation,
-    history and the combinations of rules.yml apply to it as to English)."""
+def french_findings(text: str) -> list[Finding]:
+    """The French red flags the patterns above name (each category once)."""
     found = []
     normalised = plain(text)
     for category, (tier, patterns) in _COMPILED.items():
@@ -109,10 +120,4 @@ def french_findings(text: str, rules: Optional["RuleLayer"] = None) -> list[Find
             if match:
                 found.append(Finding(category, tier, (match.group(0),), source="french"))
                 break
-    if rules is not None and looks_french(text):
-        seen = {f.category for f in found}
-        for finding in rules.analyse(gloss(text)).findings:
-            if finding.category not in seen:
-                seen.add(finding.category)
-                found.append(Finding(finding.category, finding.tier, finding.evidence, source="french"))
     return found
