@@ -28,6 +28,7 @@ def triage() -> Triage:
     ("j'ai pu envie de vivre, tout le monde serait mieux sans moi", "crisis"),
     # wordings the first French patterns caught and the glossary must not lose
     ("je me sens suicidaire depuis hier", "crisis"),
+    ("je vais me tuer", "crisis"),
     ("il ne respire pas", "911"),
     ("il est inconscient", "911"),
     ("j'ai un serrement dans la poitrine", "911"),
@@ -48,6 +49,7 @@ def test_a_french_emergency_is_caught(triage: Triage, text: str, tier: str) -> N
     "est-ce que ça va me faire du mal, les aiguilles?",
     "le nez qui coule pis ça arrête pas",
     "je me suis tordu la cheville au hockey",
+    "ce mal de dos va me tuer",  # a figure of speech, as "this pain is killing me"
 ])
 def test_an_ordinary_french_message_is_not_an_emergency(triage: Triage, text: str) -> None:
     assert triage.assess(text).tier is None

@@ -54,7 +54,7 @@ PATTERNS: dict[str, tuple[str, list[str]]] = {
     ]),
     "crisis": ("crisis", [
         r"\b(me|se) suicider\b", r"\bsuicid", r"\b(je veux|j'?ai envie de|envie de) mourir\b",
-        r"\bmettre fin a (mes|ma) (jours|vie)\b", r"\bme tuer\b", r"\ben finir\b",
+        r"\bmettre fin a (mes|ma) (jours|vie)\b", r"(?<!va )(?<!vont )(?<!ca )\bme tuer\b", r"\ben finir\b",
     ]),
 }
 _COMPILED = {category: (tier, [re.compile(p) for p in patterns])
