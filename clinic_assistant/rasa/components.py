@@ -271,11 +271,11 @@ _SHORTCUTS = {
     "appt": "appointment", "appts": "appointments", "hrs": "hours", "dr": "doctor",
     "physio's": "physio", "im": "i'm", "dont": "don't", "cant": "can't", "wont": "won't",
     "doesnt": "doesn't", "isnt": "isn't", "whats": "what's", "hows": "how's",
-    "wut's": "what's", "wat's": "what's", "wats": "what's", "blu": "blue", "hav": "have", "hv": "have", "nmbr": "number",
-    "cya": "see you", "abt": "about", "rly": "really",
+    "wut's": "what's", "wat's": "what's", "wats": "what's", "blu": "blue", "hav": "have",
+    "hv": "have", "nmbr": "number", "cya": "see you", "abt": "about", "rly": "really",
     "sry": "sorry", "nvm": "never mind", "tho": "though", "wrk": "work", "wk": "week",
-    "wks": "weeks", "wknd": "weekend", "wkend": "weekend", "tues": "tuesday", "thurs": "thursday",
-    "probs": "probably", "msg": "message", "txt": "text", "yr": "year",
+    "wks": "weeks", "wknd": "weekend", "wkend": "weekend", "tues": "tuesday",
+    "thurs": "thursday", "probs": "probably", "msg": "message", "txt": "text", "yr": "year",
     "yrs": "years", "info": "information",
 }
 _TEXT_WORD = re.compile(r"[A-Za-z][A-Za-z']*")

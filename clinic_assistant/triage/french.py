@@ -9,8 +9,8 @@ consciousness") and read by the same rules, with the same negation and history
 English, is not asked. The patterns below (the first French support) still apply where
 the rules found nothing: to a short message not recognised as French ("crise
 cardiaque!"), and to a French one, unless the rules read that category's words in the
-gloss and discounted them (negated, past, a risk question). The reply is the English emergency
-reply, whose 911 and phone numbers make it usable anyway (and it ends in French).
+gloss and discounted them (negated, past, a risk question). The reply is the English
+emergency reply, whose 911 and phone numbers make it usable anyway.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
+
 import yaml
 
 from clinic_assistant.triage.rules import Finding
