@@ -456,10 +456,12 @@ class OtherLanguageDetector(GraphComponent):
         return {"intent": "other_language", "min_words": 3, "sure": 0.9}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
+        from clinic_assistant.triage.french import looks_french
         from clinic_assistant.triage.spelling import english_words
 
         self.config = config
         self._english = english_words()
+        self._looks_french = looks_french
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -475,13 +477,11 @@ class OtherLanguageDetector(GraphComponent):
     def language(self, text: str, corrected: str = "") -> Optional[Text]:
         """The language code of a message not in English; None for English.
         ``corrected``: the same message after spelling correction, if any."""
-        from clinic_assistant.triage.french import looks_french
-
         letters = [c for c in text if c.isalpha()]
         foreign = [c for c in letters if not unicodedata.name(c, "").startswith("LATIN")]
         if letters and len(foreign) * 2 > len(letters):  # Chinese, Punjabi, Arabic, ...
             return self._detect(text) or "und"
-        if looks_french(text):  # "c'est tu safe le dry needling?": French with English words
+        if self._looks_french(text):  # "c'est tu safe le dry needling?": French with English words
             return "fr"
         words = re.findall(r"[^\W\d_]+", text.lower())
         if len(words) < self.config["min_words"]:

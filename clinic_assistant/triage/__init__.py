@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from clinic_assistant.triage.french import french_findings, gloss, looks_french
 from clinic_assistant.triage.rules import Finding, RuleAnalysis, RuleLayer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -90,8 +91,6 @@ class Triage:
         return next((t for t in self._tiers if any(f.tier == t for f in findings)), None)
 
     def assess(self, text: str) -> Assessment:
-        from clinic_assistant.triage.french import gloss, looks_french
-
         # A message in French is read in the English words of its gloss (french.yml).
         french = looks_french(text)
         analysis = self.rules.analyse(gloss(text) if french else text)
@@ -111,8 +110,6 @@ class Triage:
                 if rules_tier is None or more_urgent:
                     findings.append(Finding(category, tier, (), source="classifier"))
         if not findings:  # French wordings the gloss misses, or too short to look French
-            from clinic_assistant.triage.french import french_findings
-
             findings = [f for f in french_findings(text)
                         if not (french and self._discounted(analysis, f.category))]
         return Assessment(self._top_tier(findings), tuple(findings), score, analysis)

@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from clinic_assistant.triage.rules import Finding
+from clinic_assistant.triage.spelling import english_words
 
 GLOSSARY = Path(__file__).resolve().parent / "french.yml"
 
@@ -81,13 +82,12 @@ def _glossary() -> tuple[list[tuple["re.Pattern[str]", str]], frozenset[str]]:
 _ENGLISH_ELISIONS = {"c'mon": "come on", "y'all": "you all", "ma'am": "madam"}
 
 
+@lru_cache(maxsize=256)  # asked twice per message: the language check, then the triage
 def looks_french(text: str) -> bool:
     """At least two different French function words (a single letter only elided:
     "j'ai", "c'est"), a sixth of the words or more, and fewer than 80% of the words
     common English (French messages have at most 73%): an English message is not
     glossed, whatever it borrows ("c'mon", "y'all", "est.")."""
-    from clinic_assistant.triage.spelling import english_words
-
     plain_text = plain(text)
     for elided, spelled in _ENGLISH_ELISIONS.items():
         plain_text = plain_text.replace(elided, spelled)
