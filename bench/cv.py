@@ -190,8 +190,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"  {args.config.name} differs from the CV choice by more than {CV_NOISE:.1%}: update it")
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = "cv-latest.json" if args.config.resolve() == (PROJECT / "config.yml") else f"cv-{args.config.stem}.json"
-    (RESULTS / name).write_text(json.dumps({"config": now, "at_config": at_config,
-                                                         "chosen": best, "folds": args.folds}, indent=2))
+    kept = {**now, **at_config} if same or close else best  # what a config following this rule uses
+    (RESULTS / name).write_text(json.dumps({"config": now, "at_config": at_config, "chosen": best,
+                                            "kept": kept, "folds": args.folds}, indent=2))
     return 0
 
 
