@@ -98,12 +98,12 @@ def test_did_you_mean_then_a_person(bot: Bot, expected_text: Callable[[str], str
     bot.send(sender, "hi")
     # words of several answers at once: no answer is likely enough (< 0.15, config.yml;
     # at that threshold few messages are this unsure: these two were found by trying)
-    first = bot.send(sender, "muscle thing loose")
+    first = bot.send(sender, "feel blood stuff")
     assert first[0]["text"] == expected_text("utter_did_you_mean")
     buttons = first[0]["buttons"]
     assert 2 <= len(buttons) <= 4
     assert buttons[-1] == {"title": "Something else", "payload": "/request_human"}
-    second = texts(bot.send(sender, "muscle loose body"))
+    second = texts(bot.send(sender, "session help trigger"))
     assert second == [expected_text("utter_clarify_handoff"),
                       expected_text("utter_ask_handoff_contact")]
 
