@@ -30,10 +30,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from clinic_assistant.triage import CLASSIFIER_PATH, Triage
-from clinic_assistant.triage.corpus import Example, split
+from clinic_assistant.triage.corpus import FRENCH_ROUNDS, Example, load_french_round, split
 
 PROJECT = Path(__file__).resolve().parent.parent
 RESULTS = PROJECT / "bench" / "results"
@@ -183,15 +182,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   {name}: {alarms}/{total} ({alarms / total:.1%})")
     print("\n== written in French (the glossary was extended on these rounds: each file's header "
           "has the figure measured before it was read)")
-    for name in ("french_round1.yml", "french_round2.yml"):
-        french = yaml.safe_load((PROJECT / "clinic_assistant" / "triage" / "corpus" / name)
-                                .read_text(encoding="utf-8"))
-        caught = sum(triage.assess(e["text"]).tier is not None for e in french["emergencies"])
-        alarms = sum(triage.assess(t).tier is not None for t in french["non_urgent"])
-        results[f"french {name}"] = {"caught": caught, "emergencies": len(french["emergencies"]),
-                                     "alarms": alarms, "messages": len(french["non_urgent"])}
-        print(f"   {name}: emergencies caught {caught}/{len(french['emergencies'])}, ordinary "
-              f"messages sent to an urgent reply {alarms}/{len(french['non_urgent'])}")
+    for name in FRENCH_ROUNDS:
+        emergencies, ordinary = load_french_round(name)
+        caught = sum(triage.assess(t).tier is not None for t in emergencies)
+        alarms = sum(triage.assess(t).tier is not None for t in ordinary)
+        results[f"french {name}"] = {"caught": caught, "emergencies": len(emergencies),
+                                     "alarms": alarms, "messages": len(ordinary)}
+        print(f"   {name}: emergencies caught {caught}/{len(emergencies)}, ordinary "
+              f"messages sent to an urgent reply {alarms}/{len(ordinary)}")
     test = results["test (frozen)"]
     worst = min(c / n for c, n in test["category"].values())
     print("\nTargets on the frozen test set:")

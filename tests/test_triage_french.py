@@ -3,15 +3,11 @@ triage lexicon's English words (clinic_assistant/triage/french.yml) and read by 
 rules, so negation and history apply as in English."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 
 from clinic_assistant.triage import Triage
+from clinic_assistant.triage.corpus import FRENCH_ROUNDS, load_french_round
 from clinic_assistant.triage.french import gloss, looks_french
-
-CORPUS = Path(__file__).resolve().parent.parent / "clinic_assistant" / "triage" / "corpus"
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +64,11 @@ def test_english_that_borrows_french_looking_words_is_still_read_as_english(tria
     assert triage.assess("c'mon my nose has been gushing for 45 minutes and wont quit").tier == "911"
 
 
-@pytest.mark.parametrize("name", ["french_round1.yml", "french_round2.yml"])
+@pytest.mark.parametrize("name", FRENCH_ROUNDS)
 def test_the_written_french_rounds_are_all_caught_and_nothing_else(triage: Triage, name: str) -> None:
     """The rounds written blind (each header says what was measured before it was read):
     every emergency is sent to emergency care, no ordinary message is."""
-    data = yaml.safe_load((CORPUS / name).read_text(encoding="utf-8"))
-    missed = [e["text"] for e in data["emergencies"] if triage.assess(e["text"]).tier is None]
-    alarms = [t for t in data["non_urgent"] if triage.assess(t).tier is not None]
+    emergencies, ordinary = load_french_round(name)
+    missed = [t for t in emergencies if triage.assess(t).tier is None]
+    alarms = [t for t in ordinary if triage.assess(t).tier is not None]
     assert (missed, alarms) == ([], [])

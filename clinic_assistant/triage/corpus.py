@@ -28,6 +28,9 @@ ROUNDS = {
     "dev": ["dev_round3.yml", "dev_round8.yml"],
     "test": ["test_round4.yml", "test_round5.yml"],
 }
+# Written in French (french.py): emergencies and ordinary messages, each round's header
+# says what was measured before it was read.
+FRENCH_ROUNDS = ("french_round1.yml", "french_round2.yml")
 FROZEN = CORPUS / "FROZEN.sha256"
 NONE = "none"  # the label of a near miss
 NEAR_COPY = 0.8  # word-set overlap (Jaccard) from which two sentences count as one
@@ -66,6 +69,12 @@ def load_round(name: str) -> list[Example]:
            for e in data["emergencies"]]
     out += [Example(e["text"], NONE, "", e["family"], name) for e in data["near_misses"]]
     return out
+
+
+def load_french_round(name: str) -> tuple[list[str], list[str]]:
+    """(emergencies, ordinary messages) of a round written in French."""
+    data = yaml.safe_load((CORPUS / name).read_text(encoding="utf-8"))
+    return [str(e["text"]) for e in data["emergencies"]], [str(t) for t in data["non_urgent"]]
 
 
 @lru_cache(maxsize=None)
