@@ -77,8 +77,9 @@ $(SPACY_PIPELINE): clinic_assistant/nlp/entities.yml clinic_assistant/nlp/build.
 spacy: $(SPACY_PIPELINE)
 
 # The red-flag triage classifier (clinic_assistant/triage/): trained on the corpus's
-# train split, threshold chosen on its dev split; a few seconds.
-$(TRIAGE_CLASSIFIER): $(TRIAGE_INPUTS) | $(INSTALLED)
+# train split, threshold chosen on its dev split; a few seconds. It reads the clinic spaCy
+# pipeline's conditions (statements about a named condition).
+$(TRIAGE_CLASSIFIER): $(TRIAGE_INPUTS) $(SPACY_PIPELINE) | $(INSTALLED)
 	$(PY) -m clinic_assistant.triage.build --output $@
 
 triage: $(TRIAGE_CLASSIFIER)

@@ -114,7 +114,8 @@ def cross_validate(triage: Triage, folds: int = 5) -> dict[str, Any]:
         binary, multi = train([triage.prepare(e.text) for e in fit] + everyday,
                               [e.urgent for e in fit] + [False] * len(everyday),
                               [e.label for e in fit] + ["none"] * len(everyday))
-        fold_triage = Triage(triage.rules, ClassifierModel(binary, multi, threshold, {}))
+        fold_triage = Triage(triage.rules, ClassifierModel(binary, multi, threshold, {}),
+                             triage.conditions)
         rows += [row(fold_triage, e) for e in held]
     return summarise(rows)
 

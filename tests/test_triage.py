@@ -148,6 +148,45 @@ def test_the_classifier_is_not_asked_about_a_denial_or_a_short_message(triage: T
     assert triage.classifier_score(triage.rules.analyse("nope not right now")) == 0.0
 
 
+@pytest.mark.parametrize("text", [
+    "my dad has had sciatica down his right leg since he retired from the rigs",
+    "my husband has sciatica on his left side and it's been nagging him since the spring",
+    "my grandpa had his hip replaced in the summer and he's slow on the stairs",
+])
+def test_a_statement_about_a_named_condition_is_not_an_emergency(triage: Triage, text: str) -> None:
+    """The classifier alone would send these to 911 (its character n-grams learned
+    "sciatica", "leg", "since" from emergencies); they name a condition and no red flag."""
+    analysis = triage.rules.analyse(text)
+    assert analysis.findings == []
+    assert triage.classifier is not None
+    assert triage.classifier.score(" ".join(analysis.text.split())) >= triage.classifier.threshold
+    assert triage.assess(text).tier is None
+
+
+@pytest.mark.parametrize("text", [
+    "my sciatica suddenly got way worse and my foot drags",  # sudden, a symptom
+    "I've had fibromyalgia for years but right now I can't catch my breath",
+    "my sciatica has been bad since I finished chemo for breast cancer",  # cancer
+    "I have fibro and my whole body aches right now",  # happening now
+])
+def test_a_red_flag_word_beside_a_condition_keeps_the_second_opinion(triage: Triage, text: str) -> None:
+    analysis = triage.rules.analyse(text)
+    assert triage.conditions is not None and triage.conditions(analysis.text)
+    assert not triage._condition_statement(analysis)
+
+
+def test_a_sure_classifier_overrules_a_condition_statement(triage: Triage,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from clinic_assistant.triage import CONDITION_STATEMENT_BELOW
+
+    text = "my dad has had sciatica down his right leg since he retired from the rigs"
+    assert triage.classifier is not None
+    monkeypatch.setattr(triage.classifier, "score", lambda _: CONDITION_STATEMENT_BELOW)
+    assert triage.assess(text).tier == "911"
+    monkeypatch.setattr(triage.classifier, "score", lambda _: CONDITION_STATEMENT_BELOW - 0.01)
+    assert triage.assess(text).tier is None
+
+
 def test_shortcuts_do_not_eat_words(triage: Triage) -> None:
     """"ill" is not "i'll": very ill and confused with an infected needle site is 911."""
     assert triage.prepare("she is very ill") == "she is very ill"

@@ -20,6 +20,21 @@ from clinic_assistant.triage.rules import Finding, RuleAnalysis, RuleLayer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 CLASSIFIER_PATH = Path("build/triage/classifier.joblib")  # relative to the project root
+# The clinic's entity pipeline (clinic_assistant/nlp/, built by make): which messages name
+# a condition ("my fibro", "sciatica", "had her hip done").
+CONDITIONS_PATH = Path("build/clinic_spacy")
+CONDITION_LABELS = frozenset({"condition", "other_condition"})
+# A classifier-only alarm on a statement about a named condition with no red-flag word
+# (below) is set aside unless the classifier is at least this sure. Chosen on cross-
+# validation, dev and the pending rounds (README.md in this folder), never on test.
+CONDITION_STATEMENT_BELOW = 0.9
+# What a statement about a condition may name and still be set aside: places, plain
+# pain words, treatments, an operation or a fall, "worse", "now", figures of speech.
+# Anything else the lexicon knows (a symptom of any category; sudden onset, getting worse
+# fast, "right now"; cancer, blood thinners, heart history, an allergy, breathing, means
+# of self-harm) keeps the classifier's alarm.
+_STATEMENT_WORDS = frozenset({"after_treatment", "neck_treatment", "clot_risk", "trauma_event",
+                              "spreading_word", "now_word", "idiom", "back_pain"})
 
 # Tier -> the intent that carries it through the dialogue (domain/assistant.yml,
 # data/rules/safety.yml). Most urgent first: the first tier found decides the reply.
@@ -57,12 +72,31 @@ class Assessment:
         return TIER_INTENTS[self.tier] if self.tier else None
 
 
+class ConditionFinder:
+    """Whether a text names a condition, by the clinic's entity pipeline (the entity
+    ruler of clinic_assistant/nlp/entities.yml: "fibro", "my sciatica", "tennis elbow")."""
+
+    def __init__(self, path: Path) -> None:
+        import spacy
+
+        if not path.exists():
+            raise FileNotFoundError(
+                f"the clinic spaCy pipeline {path} is missing: build it with "
+                f"`python -m clinic_assistant.nlp.build` (make does this)")
+        self.nlp = spacy.load(path)
+
+    def __call__(self, text: str) -> bool:
+        return any(e.label_ in CONDITION_LABELS for e in self.nlp(text).ents)
+
+
 class Triage:
-    def __init__(self, rules: RuleLayer, classifier: "object | None") -> None:
+    def __init__(self, rules: RuleLayer, classifier: "object | None",
+                 conditions: "ConditionFinder | None" = None) -> None:
         from clinic_assistant.triage.classifier import ClassifierModel
 
         self.rules = rules
         self.classifier: ClassifierModel | None = classifier  # type: ignore[assignment]
+        self.conditions = conditions
         self._tiers = rules.tiers
 
     @classmethod
@@ -81,7 +115,8 @@ class Triage:
                     f"triage classifier {path} is missing: build it with "
                     f"`python -m clinic_assistant.triage.build` (make does this)")
             model = learned.load(path)
-        return cls(RuleLayer(), model)
+        conditions = ConditionFinder(PROJECT_ROOT / CONDITIONS_PATH) if model else None
+        return cls(RuleLayer(), model, conditions)
 
     def prepare(self, text: str) -> str:
         """The text both layers read: normalised, misspellings corrected."""
@@ -125,7 +160,8 @@ class Triage:
     def classifier_score(self, analysis: RuleAnalysis) -> float:
         """The classifier's P(urgent) for a message, or 0 where it is not asked: a
         message under CLASSIFIER_MIN_WORDS words, or one whose every symptom is
-        explicitly denied. A figure of speech is taken out of the text before scoring
+        explicitly denied; 0 too, below CONDITION_STATEMENT_BELOW, for a statement about
+        a named condition (``_condition_statement``). A figure of speech is taken out of the text before scoring
         ("I cut myself shaving, can I still come in?" is scored without "cut myself
         shaving"). Used by assess() and by build.py, so the threshold is chosen on what
         runs."""
@@ -139,7 +175,26 @@ class Triage:
                 text = text.replace(concept.text, " ")
         if len(text.split()) < CLASSIFIER_MIN_WORDS - 2:
             return 0.0
-        return self.classifier.score(" ".join(text.split()))
+        score = self.classifier.score(" ".join(text.split()))
+        if score < CONDITION_STATEMENT_BELOW and self._condition_statement(analysis):
+            return 0.0
+        return score
+
+    def _condition_statement(self, analysis: RuleAnalysis) -> bool:
+        """A message about a condition it names ("My husband has sciatica on his right
+        side, he's been dealing with it since harvest", "i have lupus and my joints
+        ache"), where the rules found no red flag and read no word of one: no symptom of
+        any category beyond places, times, treatments and plain pain words, nothing
+        sudden, getting worse fast or happening right now. The classifier's character
+        n-grams learned "sciatica", "my back" and "since" from emergencies and would
+        send such a statement to 911; on its own, and less than sure, it is not asked to
+        overrule what the message says it is."""
+        if self.conditions is None or analysis.findings:
+            return False
+        allowed = self.rules.places | _QUALITIES | _STATEMENT_WORDS
+        if any(c.concept not in allowed for c in analysis.concepts):
+            return False
+        return self.conditions(analysis.text)
 
     def _denied(self, analysis: RuleAnalysis, category: str | None = None) -> bool:
         """Every symptom the message names (of ``category``, when given) is explicitly

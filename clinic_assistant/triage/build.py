@@ -11,7 +11,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from clinic_assistant.triage import CLASSIFIER_PATH, Triage
+from clinic_assistant.triage import CLASSIFIER_PATH, CONDITIONS_PATH, ConditionFinder, Triage
 from clinic_assistant.triage.classifier import ClassifierModel, choose_threshold, save, train
 from clinic_assistant.triage.corpus import describe, split
 from clinic_assistant.triage.rules import RuleLayer
@@ -25,7 +25,8 @@ def source_files() -> list[Path]:
     """What the classifier is made from; their hash is stored with it."""
     files = sorted(HERE.glob("*.py")) + sorted(HERE.glob("*.yml"))
     files += sorted((HERE / "corpus").glob("t*.yml")) + sorted((HERE / "corpus").glob("dev*.yml"))
-    return files + [EVERYDAY]
+    # the entity lexicon decides which messages name a condition (Triage._condition_statement)
+    return files + [EVERYDAY, PROJECT / "clinic_assistant" / "nlp" / "entities.yml"]
 
 
 def source_hash() -> str:
@@ -58,7 +59,8 @@ def build(output: Path) -> ClassifierModel:
     # easier than what patients write, and would let it drift too low. The scores are
     # the ones Triage.assess() acts on (same eligibility: classifier_score()).
     written = [e for e in dev_set if not e.source.startswith("templates")]
-    scoring = Triage(rules, ClassifierModel(binary, multi, 2.0, {}))
+    scoring = Triage(rules, ClassifierModel(binary, multi, 2.0, {}),
+                     ConditionFinder(PROJECT / CONDITIONS_PATH))
     analyses = [rules.analyse(e.text) for e in written]
     scores = [scoring.classifier_score(a) for a in analyses]
     fired = [bool(a.findings) for a in analyses]
