@@ -117,6 +117,17 @@ def test_negation_governs_only_its_own_clause(triage: Triage) -> None:
     assert "breathless" in active
 
 
+@pytest.mark.parametrize("text, tier", [
+    ("i want to kill myself is that normal?", "crisis"),
+    ("lost control of my bladder this morning, is this normal?", "911"),
+    ("my dad can't catch his breath since lunch, is that ok or should we wait", "911"),
+])
+def test_asking_is_that_normal_denies_nothing(triage: Triage, text: str, tier: str) -> None:
+    """"normal" after a symptom denies it ("it's normal now"); "is that normal?" asks."""
+    assert triage.assess(text).tier == tier
+    assert triage.assess("my chest pain from last week is fine now").tier is None
+
+
 def test_a_risk_question_about_now_is_not_discounted(triage: Triage) -> None:
     assert triage.assess("can needling cause a collapsed lung? i can't breathe right now").urgent
     assert not triage.assess("can needling cause a collapsed lung?").urgent
