@@ -34,7 +34,7 @@ CONDITION_STATEMENT_BELOW = 0.9
 # fast, "right now"; cancer, blood thinners, heart history, an allergy, breathing, means
 # of self-harm) keeps the classifier's alarm.
 _STATEMENT_WORDS = frozenset({"after_treatment", "neck_treatment", "clot_risk", "trauma_event",
-                              "spreading_word", "now_word", "idiom", "back_pain"})
+                              "spreading_word", "now_word", "idiom", "back_pain", "night_pain"})
 
 # Tier -> the intent that carries it through the dialogue (domain/assistant.yml,
 # data/rules/safety.yml). Most urgent first: the first tier found decides the reply.
