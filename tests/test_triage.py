@@ -162,7 +162,6 @@ def test_the_classifier_is_not_asked_about_a_denial_or_a_short_message(triage: T
 @pytest.mark.parametrize("text", [
     "my dad has had sciatica down his right leg since he retired from the rigs",
     "my husband has sciatica on his left side and it's been nagging him since the spring",
-    "my grandpa had his hip replaced in the summer and he's slow on the stairs",
 ])
 def test_a_statement_about_a_named_condition_is_not_an_emergency(triage: Triage, text: str) -> None:
     """The classifier alone would send these to 911 (its character n-grams learned
@@ -184,6 +183,27 @@ def test_a_red_flag_word_beside_a_condition_keeps_the_second_opinion(triage: Tri
     analysis = triage.rules.analyse(text)
     assert triage.conditions is not None and triage.conditions(analysis.text)
     assert not triage._condition_statement(analysis)
+
+
+@pytest.mark.parametrize("text", [
+    # written by a reviewer against the first version of the condition-statement rule,
+    # which silenced each of them (the classifier alone catches them)
+    "herniated disc is acting up and my privates feel like they're asleep",
+    "my sciatica has crept higher and my whole bottom feels like I'm sitting on cardboard",
+    "I get migraines but this one went from nothing to a 10 faster than I could put my coffee down",
+    "my migraine came on like a thunderstorm crack in my head while I was lifting the groceries",
+    "after the chiropractor cracked my neck I've got a headache unlike any other at the back of "
+    "my skull and my pupil on that side looks tiny",
+    "my depression is back and I've been handing out my things to friends so they have "
+    "something to remember me by",
+    "I have fibromyalgia and I've got enough of my gabapentin put aside to make it all stop",
+    "the stress has gotten to me and I'm not planning on being here next week",
+    "I'm 34 weeks pregnant with a pounding headache and I'm seeing sparkly lights",
+])
+def test_an_emergency_beside_a_condition_stays_urgent(triage: Triage, text: str) -> None:
+    assessment = triage.assess(text)
+    assert assessment.tier in ("911", "crisis")
+    assert not triage._condition_statement(assessment.analysis)
 
 
 def test_a_sure_classifier_overrules_a_condition_statement(triage: Triage,

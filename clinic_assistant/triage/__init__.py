@@ -23,18 +23,27 @@ CLASSIFIER_PATH = Path("build/triage/classifier.joblib")  # relative to the proj
 # The clinic's entity pipeline (clinic_assistant/nlp/, built by make): which messages name
 # a condition ("my fibro", "sciatica", "had her hip done").
 CONDITIONS_PATH = Path("build/clinic_spacy")
-CONDITION_LABELS = frozenset({"condition", "other_condition"})
 # A classifier-only alarm on a statement about a named condition with no red-flag word
 # (below) is set aside unless the classifier is at least this sure. Chosen on cross-
 # validation, dev and the pending rounds (README.md in this folder), never on test.
 CONDITION_STATEMENT_BELOW = 0.9
-# What a statement about a condition may name and still be set aside: places, plain
-# pain words, treatments, an operation or a fall, "worse", "now", figures of speech.
-# Anything else the lexicon knows (a symptom of any category; sudden onset, getting worse
-# fast, "right now"; cancer, blood thinners, heart history, an allergy, breathing, means
-# of self-harm) keeps the classifier's alarm.
-_STATEMENT_WORDS = frozenset({"after_treatment", "neck_treatment", "clot_risk", "trauma_event",
-                              "spreading_word", "now_word", "idiom", "back_pain", "night_pain"})
+# A statement about a named condition is set aside only when the condition is one of
+# these: the clinic's own seven (label ``condition``) and musculoskeletal problems of the
+# entity lexicon's ``other_condition`` (never anxiety or depression, cancer, pregnancy,
+# MS, a stroke, a concussion or whiplash, a herniated disc, osteoporosis, vertigo: each
+# is the setting of a red flag).
+STATEMENT_CONDITIONS = frozenset({
+    "arthritis", "plantar fasciitis", "carpal tunnel syndrome", "scoliosis", "bursitis",
+    "knee pain", "hip pain", "foot pain", "wrist pain", "gout", "lupus", "bunions",
+    "ankylosing spondylitis", "hypermobility", "flat feet", "restless legs",
+    "trigger finger", "osgood-schlatter"})
+# What such a statement may name besides: places, plain pain words, back pain, constant
+# or night-time pain, "now", figures of speech, and how long it has lasted. Anything
+# else the lexicon knows keeps the classifier's alarm: a symptom of any category, sudden
+# onset, getting worse or spreading, "right now", "new"; a fall or an accident, an
+# operation, a cast or a pregnancy; a treatment; cancer, blood thinners, heart history,
+# an allergy, breathing, means of self-harm.
+_STATEMENT_WORDS = frozenset({"now_word", "idiom", "back_pain", "night_pain", "long_standing"})
 
 # Tier -> the intent that carries it through the dialogue (domain/assistant.yml,
 # data/rules/safety.yml). Most urgent first: the first tier found decides the reply.
@@ -86,7 +95,10 @@ class ConditionFinder:
         self.nlp = spacy.load(path)
 
     def __call__(self, text: str) -> bool:
-        return any(e.label_ in CONDITION_LABELS for e in self.nlp(text).ents)
+        """Whether the text names a condition of STATEMENT_CONDITIONS."""
+        return any(e.label_ == "condition" or (e.label_ == "other_condition"
+                                               and e.ent_id_ in STATEMENT_CONDITIONS)
+                   for e in self.nlp(text).ents)
 
 
 class Triage:
@@ -181,18 +193,21 @@ class Triage:
         return score
 
     def _condition_statement(self, analysis: RuleAnalysis) -> bool:
-        """A message about a condition it names ("My husband has sciatica on his right
-        side, he's been dealing with it since harvest", "i have lupus and my joints
-        ache"), where the rules found no red flag and read no word of one: no symptom of
-        any category beyond places, times, treatments and plain pain words, nothing
-        sudden, getting worse fast or happening right now. The classifier's character
-        n-grams learned "sciatica", "my back" and "since" from emergencies and would
-        send such a statement to 911; on its own, and less than sure, it is not asked to
-        overrule what the message says it is."""
+        """A message about a long-standing condition it names ("My husband has sciatica
+        on his right side, he's been dealing with it since harvest", "my fibro gets
+        worse every winter"): the rules found no red flag, the condition is one of
+        STATEMENT_CONDITIONS, the message says how long it has lasted or how it keeps
+        coming back (``long_standing``), and the lexicon read nothing else than
+        _STATEMENT_WORDS and places. The classifier's character n-grams learned
+        "sciatica", "my back" and "since" from emergencies and would send such a
+        statement to 911; on its own, and less than sure, it is not asked to overrule
+        what the message says it is."""
         if self.conditions is None or analysis.findings:
             return False
-        allowed = self.rules.places | _QUALITIES | _STATEMENT_WORDS
-        if any(c.concept not in allowed for c in analysis.concepts):
+        concepts = {c.concept for c in analysis.concepts}
+        if "long_standing" not in concepts:
+            return False
+        if concepts - (self.rules.places | _QUALITIES | _STATEMENT_WORDS):
             return False
         return self.conditions(analysis.text)
 
