@@ -62,6 +62,10 @@ def entities(nlp: Any, text: str) -> set[tuple[str, str]]:
         ("it hurts to open my mouth wide", "TMJ dysfunction"),
         ("my jaw sticks when I yawn", "TMJ dysfunction"),
         ("burning pain running down the back of my left leg", "sciatica and nerve pain"),
+        ("six weeks since my microdiscectomy", "post-surgical rehabilitation"),
+        ("she is recovering from a knee arthroplasty", "post-surgical rehabilitation"),
+        ("I clench at night and wake up with a sore face", "TMJ dysfunction"),
+        ("my shoulder feels strained after hockey season", "sports injury"),
     ],
 )
 def test_everyday_words_map_to_the_canonical_condition(
@@ -103,6 +107,7 @@ def test_conditions_not_on_the_page_are_not_listed_conditions(
         "i have a lump in front of my ear",
         "every time i open my mouth i say the wrong thing",
         "do i need release surgery",
+        "the strategy my physio gave me is working",
     ],
 )
 def test_no_condition_where_none_is_named(clinic_nlp: Any, text: str) -> None:
