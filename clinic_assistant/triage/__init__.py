@@ -23,8 +23,8 @@ CLASSIFIER_PATH = Path("build/triage/classifier.joblib")  # relative to the proj
 # The clinic's entity pipeline (clinic_assistant/nlp/, built by make): which messages name
 # a condition ("my fibro", "sciatica", "had her hip done").
 CONDITIONS_PATH = Path("build/clinic_spacy")
-# A classifier-only alarm on a statement about a named condition with no red-flag word
-# (below) is set aside unless the classifier is at least this sure. Chosen on cross-
+# A classifier-only alarm on a statement about a long-standing condition with no red-flag
+# word (below) is set aside unless the classifier is at least this sure. Chosen on cross-
 # validation, dev and the pending rounds (README.md in this folder), never on test.
 CONDITION_STATEMENT_BELOW = 0.9
 # A statement about a named condition is set aside only when the condition is one of
@@ -173,10 +173,10 @@ class Triage:
         """The classifier's P(urgent) for a message, or 0 where it is not asked: a
         message under CLASSIFIER_MIN_WORDS words, or one whose every symptom is
         explicitly denied; 0 too, below CONDITION_STATEMENT_BELOW, for a statement about
-        a named condition (``_condition_statement``). A figure of speech is taken out of the text before scoring
-        ("I cut myself shaving, can I still come in?" is scored without "cut myself
-        shaving"). Used by assess() and by build.py, so the threshold is chosen on what
-        runs."""
+        a long-standing condition (``_condition_statement``). A figure of speech is taken
+        out of the text before scoring ("I cut myself shaving, can I still come in?" is
+        scored without "cut myself shaving"). Used by assess() and by build.py, so the
+        threshold is chosen on what runs."""
         if self.classifier is None or len(analysis.text.split()) < CLASSIFIER_MIN_WORDS:
             return 0.0
         if self._denied(analysis):
