@@ -30,7 +30,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-
 from clinic_assistant.triage import CLASSIFIER_PATH, Triage
 from clinic_assistant.triage.corpus import FRENCH_ROUNDS, Example, load_french_round, split
 
