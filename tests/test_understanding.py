@@ -57,6 +57,20 @@ def test_other_scripts_and_french_with_english_words_get_the_other_language_answ
     assert parse(nlu_agent, text)["intent"]["name"] == "other_language"
 
 
+@pytest.mark.parametrize("text, language", [
+    ("do yuo do ims", None),  # the clinic's own words are English here
+    ("I have hypermobile Ehlers-Danlos", None),
+    ("r u guys open sat", None),
+    ("¿Cuánto cuesta una sesión de punción seca?", "es"),
+    ("combien coûte une séance de physio?", "fr"),
+])
+def test_the_language_check_counts_the_clinics_words_as_english(text: str, language: Any) -> None:
+    from clinic_assistant.rasa.components import OtherLanguageDetector
+
+    detector = OtherLanguageDetector(OtherLanguageDetector.get_default_config())
+    assert detector.language(text) == language
+
+
 def test_a_french_emergency_gets_the_emergency_reply(nlu_agent: Any) -> None:
     parsed = parse(nlu_agent, "j'ai une douleur à la poitrine et je n'arrive pas à respirer")
     assert parsed["intent"]["name"] == "red_flag_emergency"

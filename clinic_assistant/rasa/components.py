@@ -456,11 +456,15 @@ class OtherLanguageDetector(GraphComponent):
         return {"intent": "other_language", "min_words": 3, "sure": 0.9}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
+        from clinic_assistant.nlp.build import lexicon_words
         from clinic_assistant.triage.french import looks_french
         from clinic_assistant.triage.spelling import english_words
 
         self.config = config
-        self._english = english_words()
+        # The clinic's own words and texting shortcuts count as English too: "do yuo
+        # do ims", "I have hypermobile Ehlers-Danlos" are English to this clinic.
+        self._english = (set(english_words()) | set(lexicon_words()) | set(_SHORTCUTS)
+                         | {"ims", "wcb", "ahs", "gp", "rmt", "mva"})
         self._looks_french = looks_french
 
     @classmethod
