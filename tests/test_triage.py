@@ -162,6 +162,7 @@ def test_the_classifier_is_not_asked_about_a_denial_or_a_short_message(triage: T
 @pytest.mark.parametrize("text", [
     "my dad has had sciatica down his right leg since he retired from the rigs",
     "my husband has sciatica on his left side and it's been nagging him since the spring",
+    "My wife has fibromyalgia and she's hurting all the time",  # "all the time": long-standing
 ])
 def test_a_statement_about_a_named_condition_is_not_an_emergency(triage: Triage, text: str) -> None:
     """The classifier alone would send these to 911 (its character n-grams learned
@@ -199,6 +200,7 @@ def test_a_red_flag_word_beside_a_condition_keeps_the_second_opinion(triage: Tri
     "I have fibromyalgia and I've got enough of my gabapentin put aside to make it all stop",
     "the stress has gotten to me and I'm not planning on being here next week",
     "I'm 34 weeks pregnant with a pounding headache and I'm seeing sparkly lights",
+    "my fibro hurts all the time and I don't want to be here anymore",
 ])
 def test_an_emergency_beside_a_condition_stays_urgent(triage: Triage, text: str) -> None:
     assessment = triage.assess(text)
