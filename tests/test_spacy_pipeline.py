@@ -66,6 +66,13 @@ def entities(nlp: Any, text: str) -> set[tuple[str, str]]:
         ("she is recovering from a knee arthroplasty", "post-surgical rehabilitation"),
         ("I clench at night and wake up with a sore face", "TMJ dysfunction"),
         ("my shoulder feels strained after hockey season", "sports injury"),
+        ("back is toast after harvest lol", "chronic muscle pain"),
+        ("sore since I started training for the half marathon", "sports injury"),
+        ("strained my forearm arm wrestling at the legion", "sports injury"),
+        ("I had my ACL redone in March", "post-surgical rehabilitation"),
+        ("the joint by my ear aches when I chew steak", "TMJ dysfunction"),
+        ("after the long drive my right leg tingles all the way down", "sciatica and nerve pain"),
+        ("my left leg goes numb and tingly after sitting", "sciatica and nerve pain"),
     ],
 )
 def test_everyday_words_map_to_the_canonical_condition(
