@@ -279,6 +279,15 @@ def test_templates_are_on_one_side_only() -> None:
 
 # --- the pieces ---------------------------------------------------------------------------
 
+def test_a_shoulder_blade_is_not_a_means_of_self_harm(triage: Triage) -> None:
+    def concepts(text: str) -> set[str]:
+        return {c.concept for c in triage.rules.analyse(text).concepts}
+
+    assert not {"means", "self_harm_means"} & concepts("a knot under my right shoulder blade")
+    assert {"means", "self_harm_means"} <= concepts("i have the blades ready in the bathroom")
+    assert triage.assess("I keep thinking about using a razor blade on my wrists").tier == "crisis"
+
+
 def test_phrase_groups_expand_and_nest() -> None:
     assert expand("{can't|cannot} breathe") == ["can't breathe", "cannot breathe"]
     assert sorted(expand("{a {b|c}|d}")) == ["a b", "a c", "d"]
