@@ -288,6 +288,21 @@ def test_a_shoulder_blade_is_not_a_means_of_self_harm(triage: Triage) -> None:
     assert triage.assess("I keep thinking about using a razor blade on my wrists").tier == "crisis"
 
 
+@pytest.mark.parametrize("text, tier", [
+    # the known risk, asked about: the page's own safety question, not an emergency
+    ("can needling collapse a lung?", None),
+    ("even around the neck? my buddy said it can collapse a lung", None),
+    ("Can dry needling puncture a lung? I read that somewhere", None),
+    # the worry after a session, or the question beside a real symptom or collapse
+    ("did the needle puncture my lung?", "911"),
+    ("I think the needle punctured my lung", "911"),
+    ("can it puncture a lung? since my session it hurts to breathe in", "911"),
+    ("can needling collapse a lung? my husband just collapsed after his session", "911"),
+])
+def test_asking_whether_needling_can_collapse_a_lung(triage: Triage, text: str, tier: str) -> None:
+    assert triage.assess(text).tier == tier
+
+
 def test_phrase_groups_expand_and_nest() -> None:
     assert expand("{can't|cannot} breathe") == ["can't breathe", "cannot breathe"]
     assert sorted(expand("{a {b|c}|d}")) == ["a b", "a c", "d"]
