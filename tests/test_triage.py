@@ -162,7 +162,6 @@ def test_the_classifier_is_not_asked_about_a_denial_or_a_short_message(triage: T
 @pytest.mark.parametrize("text", [
     "my dad has had sciatica down his right leg since he retired from the rigs",
     "my husband has sciatica on his left side and it's been nagging him since the spring",
-    "My wife has fibromyalgia and she's hurting all the time",  # "all the time": long-standing
 ])
 def test_a_statement_about_a_named_condition_is_not_an_emergency(triage: Triage, text: str) -> None:
     """The classifier alone would send these to 911 (its character n-grams learned
@@ -279,28 +278,37 @@ def test_templates_are_on_one_side_only() -> None:
 
 # --- the pieces ---------------------------------------------------------------------------
 
-def test_a_shoulder_blade_is_not_a_means_of_self_harm(triage: Triage) -> None:
-    def concepts(text: str) -> set[str]:
-        return {c.concept for c in triage.rules.analyse(text).concepts}
-
-    assert not {"means", "self_harm_means"} & concepts("a knot under my right shoulder blade")
-    assert {"means", "self_harm_means"} <= concepts("i have the blades ready in the bathroom")
-    assert triage.assess("I keep thinking about using a razor blade on my wrists").tier == "crisis"
-
-
-@pytest.mark.parametrize("text, tier", [
-    # the known risk, asked about: the page's own safety question, not an emergency
-    ("can needling collapse a lung?", None),
-    ("even around the neck? my buddy said it can collapse a lung", None),
-    ("Can dry needling puncture a lung? I read that somewhere", None),
-    # the worry after a session, or the question beside a real symptom or collapse
-    ("did the needle puncture my lung?", "911"),
-    ("I think the needle punctured my lung", "911"),
-    ("can it puncture a lung? since my session it hurts to breathe in", "911"),
-    ("can needling collapse a lung? my husband just collapsed after his session", "911"),
+@pytest.mark.parametrize("text", [
+    # the worry after a session: a pneumothorax until a doctor says not
+    "did the needle puncture my lung?",
+    "I think the needle punctured my lung",
+    "can it puncture a lung? since my session it hurts to breathe in",
+    "can needling collapse a lung? my husband just collapsed after his session",
+    # written by a reviewer against a version that read "can needling collapse a lung?"
+    # as a figure of speech (it silenced these)
+    "can needling collapse a lung? something popped when the needle went in and now I feel awful",
+    "the physio warned me it can collapse a lung and now I feel awful since the session",
+    "does needling collapse a lung? my dad looks grey and sweaty since his session",
 ])
-def test_asking_whether_needling_can_collapse_a_lung(triage: Triage, text: str, tier: str) -> None:
-    assert triage.assess(text).tier == tier
+def test_a_collapsed_lung_after_needling_is_urgent(triage: Triage, text: str) -> None:
+    assert triage.assess(text).tier == "911"
+
+
+@pytest.mark.parametrize("text", [
+    # written by a reviewer against a version where "all the time", "constantly",
+    # "24/7" made a named condition long-standing (step 6 silenced each of them) and
+    # one where "blade" counted only after a determiner
+    "fibro 24/7, I keep thinking about just not waking up",
+    "my sciatica is non stop and im saying goodbye to everyone",
+    "My mom has fibro and hurts all the time, she has been talking about not being around much longer",
+    "sciatica all the time and i went to pee and nothing came out",
+    "my back spasms constantly and now i have no control down there",
+    "my fibro hurts all the time and I don't want to be here anymore",
+    "blades are in the drawer, i am going to do it",
+    "just bought a pack of blades, planning to use them tonight",
+])
+def test_constant_pain_beside_a_red_flag_stays_urgent(triage: Triage, text: str) -> None:
+    assert triage.assess(text).tier in ("crisis", "911")
 
 
 def test_phrase_groups_expand_and_nest() -> None:
