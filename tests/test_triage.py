@@ -311,6 +311,29 @@ def test_constant_pain_beside_a_red_flag_stays_urgent(triage: Triage, text: str)
     assert triage.assess(text).tier in ("crisis", "911")
 
 
+@pytest.mark.parametrize("text, tier", [
+    # gaps a reviewer found on 2026-12-03 (urgent in neither version before)
+    ("fibro all the time, i took a bunch of pills an hour ago", "crisis"),
+    ("my sciatica hurts 24/7 and i just swallowed all my gabapentin", "crisis"),
+    ("fibro flares constantly and i just want it all to end", "crisis"),
+    ("fibro pain constantly, i'm done, i've said my goodbyes", "crisis"),
+    ("my sciatica is nonstop and i put my affairs in order this week", "crisis"),
+    ("i keep blades in my pencil case for when it gets bad", "crisis"),
+    ("sciatica constantly, I have razorblades and i'm going to use them", "crisis"),
+    ("will it collapse my lung? it already feels like it is, I can only take tiny breaths", "911"),
+    ("can dry needling puncture a lung?? it feels like mine is punctured", "911"),
+    ("can ims puncture a lung?? i think it did, i feel really unwell", "911"),
+    ("can needling puncture a lung? my mom has been really unwell since her appointment this afternoon", "911"),
+    ("could it collapse my lung? i can hear a crackle under my skin near where it went in", "911"),
+    # and what must stay ordinary
+    ("I took a bunch of advil for my back this week", None),
+    ("this is my last message for today, thanks", None),
+    ("I want the pain to stop", None),
+])
+def test_overdose_goodbyes_and_lung_worries(triage: Triage, text: str, tier: str) -> None:
+    assert triage.assess(text).tier == tier
+
+
 def test_phrase_groups_expand_and_nest() -> None:
     assert expand("{can't|cannot} breathe") == ["can't breathe", "cannot breathe"]
     assert sorted(expand("{a {b|c}|d}")) == ["a b", "a c", "d"]
