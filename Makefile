@@ -53,8 +53,9 @@ export VENV
 WIDGET_INSTALLED := widget/node_modules/.installed
 WIDGET_BUNDLE := widget/dist/clinic-chat.js
 
+# The folders too: a training file taken out changes its folder, not any file left.
 TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml') \
-	clinic_assistant/rasa/components.py
+	$(shell find data domain -type d) clinic_assistant/rasa/components.py
 
 .PHONY: help run test install train spacy triage widget staff-user lint typecheck validate test-stories test-nlu pytest \
 	bench bench-latency bench-safety bench-dense audit lock clean deploy-test
