@@ -315,6 +315,8 @@ def test_constant_pain_beside_a_red_flag_stays_urgent(triage: Triage, text: str)
     # gaps a reviewer found on 2026-12-03 (urgent in neither version before)
     ("fibro all the time, i took a bunch of pills an hour ago", "crisis"),
     ("my sciatica hurts 24/7 and i just swallowed all my gabapentin", "crisis"),
+    ("back pain constantly, i just took the rest of my tramadol", "crisis"),
+    ("my sciatica is nonstop, i downed the whole bottle of tylenol", "crisis"),
     ("fibro flares constantly and i just want it all to end", "crisis"),
     ("fibro pain constantly, i'm done, i've said my goodbyes", "crisis"),
     ("my sciatica is nonstop and i put my affairs in order this week", "crisis"),
@@ -327,6 +329,7 @@ def test_constant_pain_beside_a_red_flag_stays_urgent(triage: Triage, text: str)
     ("could it collapse my lung? i can hear a crackle under my skin near where it went in", "911"),
     # and what must stay ordinary
     ("I took a bunch of advil for my back this week", None),
+    ("taking all my gabapentin at bedtime like the doctor said", None),
     ("this is my last message for today, thanks", None),
     ("I want the pain to stop", None),
 ])
