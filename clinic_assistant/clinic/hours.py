@@ -53,19 +53,6 @@ def holiday_names(profile: ClinicProfile, years: list[int]) -> dict[date, str]:
     return {day: name.replace("Labor", "Labour") for day, name in found.items() if "(observed)" not in name}
 
 
-def load_date_readers() -> None:
-    """Loads dateparser's English data and the holiday tables once, at the action
-    server's start. Their first use takes about a second (more on a busy machine), so
-    without this the first patient to ask "are you open tomorrow?" after a restart
-    could wait past the action timeout and get an apology instead of the hours."""
-    import holidays
-    from dateparser.search import search_dates
-
-    search_dates("are you open next tuesday afternoon", languages=["en"],
-                 settings={"PREFER_DATES_FROM": "future", "RETURN_AS_TIMEZONE_AWARE": False})
-    holidays.country_holidays("CA", subdiv="AB", years=[date.today().year], categories=("public", "optional"))
-
-
 def asked_day(text: str, profile: ClinicProfile, now: datetime) -> Optional[AskedDay]:
     """The day a message asks about (the next one of that name), or None."""
     from dateparser.search import search_dates
