@@ -295,6 +295,32 @@ def test_a_collapsed_lung_after_needling_is_urgent(triage: Triage, text: str) ->
 
 
 @pytest.mark.parametrize("text", [
+    # wordings of breathlessness that only the classifier caught in the blind breathing
+    # round corpus/pending_round13.yml (re-worded here; the rules now read them)
+    "my lungs feel like they just won't fill up since the needles in my back this morning",
+    "i keep stopping mid sentence for air and i'm just sitting on the couch",
+    "the air is just not getting in, what do i do",
+    "a deep breath is impossible right now",
+    "when I breathe in there is a sharp stab under my shoulder blade since yesterday's needling",
+    # "no difference" denies nothing: the inhaler failed and the wheeze is now
+    "took my ventolin and it made no difference, whistling every time i breathe in",
+    "my puffer is doing nothing and my son sounds whistly",
+])
+def test_the_rules_read_breathlessness_in_other_words(triage: Triage, text: str) -> None:
+    assert "breathing" in {f.category for f in triage.rules.analyse(text).findings}, text
+    assert triage.assess(text).tier == "911"
+
+
+@pytest.mark.parametrize("text", [
+    "I stop for breath halfway up the stairs because my knees are so bad",
+    "the stretches made no difference and my hamstring is still tight",
+    "no difference in my back pain after three sessions, is that normal?",
+])
+def test_breath_on_exertion_and_no_difference_are_ordinary(triage: Triage, text: str) -> None:
+    assert triage.assess(text).tier is None, text
+
+
+@pytest.mark.parametrize("text", [
     # written by a reviewer against a version where "all the time", "constantly",
     # "24/7" made a named condition long-standing (step 6 silenced each of them) and
     # one where "blade" counted only after a determiner
