@@ -139,6 +139,41 @@ def test_a_follow_up_the_classifier_answers_keeps_its_own_answer() -> None:
     assert answer_key(resolved) == "condition/sports injury"
 
 
+def test_an_opening_ok_is_read_past_when_the_rest_answers_better() -> None:
+    import asyncio
+
+    from clinic_assistant.clinic.context import without_acknowledgement
+
+    def run(parse: dict[str, Any], rest: dict[str, Any]) -> dict[str, Any]:
+        return asyncio.run(without_acknowledgement(parse, _reread(rest)))
+
+    booking = _parsed("", "request_booking", 0.9)
+    whole = _parsed("ok sounds good, sign me up", "affirm", 0.6)
+    read = run(whole, booking)
+    assert read["intent"]["name"] == "request_booking"
+    assert read["text"] == "ok sounds good, sign me up"  # the log keeps the patient's words
+    assert read["acknowledgement"] == {"read_without": "ok sounds good,", "instead_of": "affirm"}
+    # the rest's entities are placed in the whole message
+    knee = {"entity": "body_part", "value": "knee", "start": 8, "end": 12}
+    placed = run(_parsed("thanks, and my knee?", "out_of_scope", 0.3),
+                 _parsed("", "ask_condition", 0.8, [knee]))
+    assert placed["entities"][0]["start"] == len("thanks, ") + 8
+    # kept: a denial, a "yes", a red flag, a rest that is no better or declined
+    assert run(_parsed("no chest pain, just a stiff neck", "ask_condition", 0.5),
+               _parsed("", "red_flag_emergency", 1.0))["intent"]["name"] == "ask_condition"
+    assert run(_parsed("yes please as soon as possible", "affirm", 0.5), booking)["intent"]["name"] == "affirm"
+    assert run(_parsed("ok my chest is crushing", "red_flag_emergency", 1.0), booking)["intent"]["name"] \
+        == "red_flag_emergency"
+    assert run(_parsed("ok what are your hours", "faq_hours", 0.95), booking)["intent"]["name"] == "faq_hours"
+    assert run(whole, _parsed("", "out_of_scope", 0.99))["intent"]["name"] == "affirm"
+    assert run(_parsed("ok thanks", "thank", 0.9), booking)["intent"]["name"] == "thank"  # nothing left
+
+
+def test_ok_sign_me_up_starts_a_booking(bot: Bot) -> None:
+    replies = texts(bot.send(new_sender(), "ok sounds good, sign me up"))
+    assert any("what name should the request be under" in text for text in replies), replies
+
+
 def test_a_jaw_complaint_gets_the_tmj_answer() -> None:
     from clinic_assistant.clinic.answers import condition_from_entities
 

@@ -97,6 +97,48 @@ async def with_context(parse: dict[str, Any], previous: Optional[str], reparse: 
     return resolved
 
 
+# "ok", "sounds good", "good to know, thanks": words that acknowledge the previous reply
+# before the real message ("ok sounds good, sign me up", "ok can I talk to a physio about
+# it?"). Never "no" or "nope": a denial belongs to what follows ("no chest pain, just ...");
+# never "yes" or "sure": they answer a question ("yes please, as soon as possible").
+_ACKNOWLEDGEMENT = re.compile(
+    r"^\s*(?:(?:ok(?:ay)?|k|alright|all right|cool|great|perfect|awesome"
+    r"|hmm+|oh|ah|so|well|thanks|thank you|thx|sounds good|good to know|got it|gotcha|i see"
+    r"|makes sense|that makes sense|fair enough|interesting)\b[\s,.!:;-]*)+", re.IGNORECASE)
+MIN_REST_WORDS = 2
+
+
+async def without_acknowledgement(parse: dict[str, Any], reparse: Reparse) -> dict[str, Any]:
+    """``parse`` of a message that opens with an acknowledgement, re-read without it when
+    the rest alone is a confident answer and the whole was not: "ok sounds good, sign me
+    up" is a booking, not a yes. The message keeps its own text (for the log and the red
+    flag check, which read the whole); a red flag in the whole is never re-read. The
+    rest's entities are placed where they are in the whole. The Rasa server does not
+    call it while a form is asking its questions ("ok send it" answers the summary)."""
+    text = parse.get("text") or ""
+    match = _ACKNOWLEDGEMENT.match(text)
+    if not match or match.end() == 0 or text.startswith("/"):
+        return parse
+    rest = text[match.end():]
+    if len(re.findall(r"\w+", rest)) < MIN_REST_WORDS:
+        return parse
+    name, confidence = _intent(parse)
+    if name.startswith("red_flag"):
+        return parse
+    alone = await reparse(rest)
+    rest_name, rest_confidence = _intent(alone)
+    if rest_name in UNSURE_INTENTS or rest_name == name:
+        return parse
+    if rest_confidence <= confidence and name not in UNSURE_INTENTS:
+        return parse
+    offset = match.end()
+    entities = [{**e, "start": int(e.get("start") or 0) + offset, "end": int(e.get("end") or 0) + offset}
+                for e in alone.get("entities") or []]
+    return {**parse, "intent": dict(alone["intent"]),
+            "intent_ranking": alone.get("intent_ranking") or [alone["intent"]], "entities": entities,
+            "acknowledgement": {"read_without": text[:offset].strip(), "instead_of": name}}
+
+
 # The form fields whose answer is a phone number or an email, and the intents that
 # would interrupt a form (domain/booking.yml, &not_an_answer) other than the red flags.
 CONTACT_FIELDS = {("booking_form", "booking_contact"), ("handoff_form", "handoff_contact")}

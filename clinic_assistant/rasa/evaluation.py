@@ -32,7 +32,7 @@ from typing import Any, Awaitable, Callable, Iterable, Optional
 import yaml
 
 from clinic_assistant.clinic.answers import CONDITION_INTENT, answer_key
-from clinic_assistant.clinic.context import with_context
+from clinic_assistant.clinic.context import with_context, without_acknowledgement
 
 Parser = Callable[[str], Awaitable[dict[str, Any]]]
 DECLINES = frozenset({"out_of_scope", "nlu_fallback", "unclear"})
@@ -155,7 +155,8 @@ def _prediction(example: Example, parsed: dict[str, Any], follow_up: bool = Fals
 async def evaluate(examples: Iterable[Example], parse: Parser) -> Report:
     report = Report()
     for example in examples:
-        report.predictions.append(_prediction(example, await parse(example.text)))
+        parsed = await without_acknowledgement(await parse(example.text), parse)
+        report.predictions.append(_prediction(example, parsed))
     return report
 
 
@@ -164,7 +165,8 @@ async def evaluate_set(evaluation_set: EvaluationSet, parse: Parser) -> Report:
     for conversation in evaluation_set.conversations:
         previous: Optional[str] = None
         for number, turn in enumerate(conversation):
-            parsed = await with_context(await parse(turn.text), previous, parse)
+            parsed = await without_acknowledgement(await parse(turn.text), parse)
+            parsed = await with_context(parsed, previous, parse)
             report.predictions.append(_prediction(
                 turn if number else Example(turn.text, turn.answer, "question"), parsed, follow_up=number > 0))
             previous = turn.text

@@ -15,7 +15,7 @@ containers start) calls ``apply()`` before Rasa starts. A bot started any other 
 | --- | --- | --- | --- |
 | ``action_safety_net`` | wraps ``RemoteAction.run`` | a custom action that fails or is slower than ``ACTION_TIMEOUT_SECONDS`` gets an apology with the clinic phone, not silence (Rasa waits up to 5 minutes, then logs and sends nothing) | tests/test_action_server_failure.py |
 | ``fail_loud_tracker_store`` | replaces ``Agent._create_tracker_store`` | a database error fails the turn (REST 503, widget "send it again") instead of Rasa's ``FailSafeTrackerStore`` answering out of context from memory | tests/scale/test_faults.py, tests/test_tracker_store.py |
-| ``clinic_processor`` | ``rasa.core.agent.MessageProcessor`` = ``ClinicMessageProcessor`` (a subclass: ``handle_message`` is 3.6's body plus the two additions; ``parse_message`` wraps Rasa's) | a message whose ``message_id`` is already in the conversation is answered from the record, under the lock; a channel's ``under_lock`` hook runs before the save; a short follow-up is read with the previous message, and "call me on 555" typed into a contact field stays its answer (clinic_assistant/clinic/context.py) | tests/test_rest_channel.py, tests/test_messaging.py, tests/test_understanding.py, tests/test_booking_conversations.py |
+| ``clinic_processor`` | ``rasa.core.agent.MessageProcessor`` = ``ClinicMessageProcessor`` (a subclass: ``handle_message`` is 3.6's body plus the two additions; ``parse_message`` wraps Rasa's) | a message whose ``message_id`` is already in the conversation is answered from the record, under the lock; a channel's ``under_lock`` hook runs before the save; outside a form an opening "ok" / "thanks" is read past when the rest reads better, a short follow-up is read with the previous message, and "call me on 555" typed into a contact field stays its answer (clinic_assistant/clinic/context.py) | tests/test_rest_channel.py, tests/test_messaging.py, tests/test_understanding.py, tests/test_booking_conversations.py |
 | ``cached_event_classes`` | wraps ``Event.resolve_by_type`` with a table | Rasa walks the whole Event class tree for every stored event on every turn (a third of a turn in our profile) | tests/test_server.py |
 | ``compiled_action_response_check`` | replaces ``RemoteAction._validate_action_result`` | ``jsonschema.validate`` re-checks the schema against the metaschema for every custom action (~27 ms); the same schema is checked with a validator built once | tests/test_server.py |
 | ``sqlite_tuning`` | a SQLAlchemy ``connect`` listener on every ``Engine`` of the process (Rasa's too) | WAL journal, NORMAL sync and a busy timeout for SQLite files (clinic_assistant/clinic/db.py) | tests/test_tracker_store.py |
@@ -134,7 +134,8 @@ def _processor_class() -> Any:
     from rasa.shared.data import TrainingType
 
     from clinic_assistant.channels.common import replies_after
-    from clinic_assistant.clinic.context import as_form_answer, previous_user_text, with_context
+    from clinic_assistant.clinic.context import (as_form_answer, previous_user_text, with_context,
+                                                  without_acknowledgement)
 
     class ClinicMessageProcessor(MessageProcessor):  # type: ignore[misc]  # Rasa ships no type information
         """Rasa's processor with a repeated-message check and follow-up reading."""
@@ -175,17 +176,21 @@ def _processor_class() -> Any:
 
         async def parse_message(self, message: Any, tracker: Any = None,
                                 only_output_properties: bool = True) -> Any:
-            """A short message that alone would be declined is read again together
-            with the patient's previous message of the session, on every channel; a
-            contact field's answer that reads like "call me" stays the field's answer."""
+            """Outside a form, a message that opens with "ok" or "thanks" is read
+            without them when that reads better ("ok sounds good, sign me up"); a short
+            message that alone would be declined is read again together with the
+            patient's previous message of the session, on every channel; a contact
+            field's answer that reads like "call me" stays the field's answer."""
             parse = await super().parse_message(message, tracker, only_output_properties)
-            if tracker is None:
-                return parse
 
             async def reparse(text: str) -> Any:
                 return await super(ClinicMessageProcessor, self).parse_message(
                     UserMessage(text, sender_id=message.sender_id), None, only_output_properties)
 
+            if tracker is None or not tracker.active_loop_name:
+                parse = await without_acknowledgement(parse, reparse)
+            if tracker is None:
+                return parse
             parse = await with_context(parse, previous_user_text(tracker.events), reparse)
             return as_form_answer(parse, tracker.active_loop_name, tracker.get_slot("requested_slot"))
 
