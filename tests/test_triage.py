@@ -315,6 +315,12 @@ def test_the_rules_read_breathlessness_in_other_words(triage: Triage, text: str)
     "I stop for breath halfway up the stairs because my knees are so bad",
     "the stretches made no difference and my hamstring is still tight",
     "no difference in my back pain after three sessions, is that normal?",
+    # written by a reviewer against the first version of the new breathing wordings
+    "my air cast will not go in my shoe, can I wear a sandal to the appointment?",
+    "I whistle when I breathe through my nose since I broke it playing hockey years ago",
+    "my inhaler does nothing for the stitch in my side when I run, is that a muscle thing?",
+    "my puffer did nothing for my knee pain haha, what should i take",
+    "my chest does not open up in yoga because my pecs are so tight",
 ])
 def test_breath_on_exertion_and_no_difference_are_ordinary(triage: Triage, text: str) -> None:
     assert triage.assess(text).tier is None, text

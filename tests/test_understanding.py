@@ -167,6 +167,16 @@ def test_an_opening_ok_is_read_past_when_the_rest_answers_better() -> None:
     assert run(_parsed("ok what are your hours", "faq_hours", 0.95), booking)["intent"]["name"] == "faq_hours"
     assert run(whole, _parsed("", "out_of_scope", 0.99))["intent"]["name"] == "affirm"
     assert run(_parsed("ok thanks", "thank", 0.9), booking)["intent"]["name"] == "thank"  # nothing left
+    # an unsure rest is not taken, even over an unsure whole
+    assert run(_parsed("ok what then", "out_of_scope", 0.3),
+               _parsed("", "faq_medical_advice", 0.45))["intent"]["name"] == "out_of_scope"
+    # a red flag is decided on the whole message: a part's reading is never taken
+    assert run(_parsed("thanks, my breathing is fine now", "ask_condition", 0.4),
+               _parsed("", "red_flag_emergency", 1.0))["intent"]["name"] == "ask_condition"
+    # words that also start ordinary sentences count only before a comma or a stop
+    assert "acknowledgement" not in run(_parsed("so my knee hurts when I kneel", "ask_condition", 0.3), booking)
+    assert "acknowledgement" not in run(_parsed("great toe pain, can you help", "ask_condition", 0.3), booking)
+    assert run(_parsed("so, can I book", "out_of_scope", 0.3), booking)["intent"]["name"] == "request_booking"
 
 
 def test_ok_sign_me_up_starts_a_booking(bot: Bot) -> None:

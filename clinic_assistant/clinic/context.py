@@ -100,19 +100,22 @@ async def with_context(parse: dict[str, Any], previous: Optional[str], reparse: 
 # "ok", "sounds good", "good to know, thanks": words that acknowledge the previous reply
 # before the real message ("ok sounds good, sign me up", "ok can I talk to a physio about
 # it?"). Never "no" or "nope": a denial belongs to what follows ("no chest pain, just ...");
-# never "yes" or "sure": they answer a question ("yes please, as soon as possible").
+# never "yes" or "sure": they answer a question ("yes please, as soon as possible"). Words
+# that also start ordinary sentences ("so sore", "well enough to", "great toe", "cool
+# packs", "I see a chiro") count only when a comma or a stop follows them.
 _ACKNOWLEDGEMENT = re.compile(
-    r"^\s*(?:(?:ok(?:ay)?|k|alright|all right|cool|great|perfect|awesome"
-    r"|hmm+|oh|ah|so|well|thanks|thank you|thx|sounds good|good to know|got it|gotcha|i see"
-    r"|makes sense|that makes sense|fair enough|interesting)\b[\s,.!:;-]*)+", re.IGNORECASE)
+    r"^\s*(?:(?:(?:ok(?:ay)?|alright|all right|perfect|awesome|hmm+|thanks|thank you|thx"
+    r"|sounds good|good to know|got it|gotcha|makes sense|that makes sense|fair enough)\b[\s,.!:;-]*)"
+    r"|(?:(?:k|so|well|great|cool|oh|ah|i see|interesting)\s*[,.!:;-]+\s*))+", re.IGNORECASE)
 MIN_REST_WORDS = 2
 
 
 async def without_acknowledgement(parse: dict[str, Any], reparse: Reparse) -> dict[str, Any]:
     """``parse`` of a message that opens with an acknowledgement, re-read without it when
-    the rest alone is a confident answer and the whole was not: "ok sounds good, sign me
-    up" is a booking, not a yes. The message keeps its own text (for the log and the red
-    flag check, which read the whole); a red flag in the whole is never re-read. The
+    the rest alone is a confident answer (at least CONFIDENT, and surer than the whole):
+    "ok sounds good, sign me up" is a booking, not a yes. The message keeps its own text
+    (for the log and the red-flag check, which read the whole); a red flag in the whole is
+    never re-read, and the rest's own red-flag reading is never taken. The
     rest's entities are placed where they are in the whole. The Rasa server does not
     call it while a form is asking its questions ("ok send it" answers the summary)."""
     text = parse.get("text") or ""
@@ -127,9 +130,10 @@ async def without_acknowledgement(parse: dict[str, Any], reparse: Reparse) -> di
         return parse
     alone = await reparse(rest)
     rest_name, rest_confidence = _intent(alone)
-    if rest_name in UNSURE_INTENTS or rest_name == name:
+    # A red flag is decided on the whole message, never on a part of it.
+    if rest_name in UNSURE_INTENTS or rest_name == name or rest_name.startswith("red_flag"):
         return parse
-    if rest_confidence <= confidence and name not in UNSURE_INTENTS:
+    if rest_confidence < CONFIDENT or rest_confidence <= confidence:
         return parse
     offset = match.end()
     entities = [{**e, "start": int(e.get("start") or 0) + offset, "end": int(e.get("end") or 0) + offset}
