@@ -140,8 +140,8 @@ def test_the_decision_names_its_evidence(triage: Triage) -> None:
 
 
 @pytest.mark.parametrize("text", [
-    # dev sentences (dev_round3/8.yml) that the rules miss and the classifier catches
-    "my husband cut his leg with the chainsaw and its spurting",
+    # sentences of dev and train (dev_round3/8.yml, train) that the rules miss and the classifier catches
+    "my son has a deep cut on his leg and the blood is spurting",
     "it felt like someone swung a bat at my skull from behind and now im throwing up",
     "the numbness in my hand started in my pinky and over 4 days it's spread up my whole arm",
 ])
@@ -426,3 +426,38 @@ def test_loading_triage_leaves_the_warning_filters_alone() -> None:
     code = ("import warnings; from clinic_assistant.triage import Triage; Triage.load(None); "
             "assert ('ignore', None, Warning, None, 0) not in warnings.filters, 'all ignored'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+@pytest.mark.parametrize("text, tier", [
+    # emergencies that only the classifier caught, now read by the rules too
+    ("my husband cut his leg with the chainsaw and its spurting", "911"),
+    ("my nose has been gushing for 45 minutes and wont quit", "911"),
+    ("soaked 3 towels, cant get this gash on my arm to quit", "911"),
+    ("bleeding a ton from where the needle was, its dripping down my arm", "911"),
+    ("Blood keep coming from my leg cut, I press long time, not stopping", "911"),
+    ("trying to pee but nothing comes out and my lower back and both legs ache like crazy", "911"),
+    ("i cant control when i poop anymore since my back went out on tuesday, is that related??", "911"),
+    ("the ache low in my back is worst when im in bed and it keeps waking me, ive also been really tired and not hungry", "same_day"),
+    ("my mom's back has been getting steadily worse, she had cancer a few years ago and she's lost her appetite and a lot of weight", "same_day"),
+    ("my mother's right calf is tender and warm, she's been laying in bed for a week with the flu", "same_day"),
+    # a reviewer's emergencies (above) that only the classifier caught
+    ("herniated disc is acting up and my privates feel like they're asleep", "911"),
+    ("my sciatica has crept higher and my whole bottom feels like I'm sitting on cardboard", "911"),
+    ("I get migraines but this one went from nothing to a 10 faster than I could put my coffee down", "911"),
+    ("my migraine came on like a thunderstorm crack in my head while I was lifting the groceries", "911"),
+    ("sciatica all the time and i went to pee and nothing came out", "911"),
+    ("my back spasms constantly and now i have no control down there", "911"),
+])
+def test_the_rules_read_what_the_classifier_alone_caught(triage: Triage, text: str, tier: str) -> None:
+    a = triage.assess(text)
+    assert a.analysis.findings, text  # the rules, not only the classifier
+    assert a.tier == tier, (text, a.tier)
+
+
+@pytest.mark.parametrize("text", [
+    "my calf cramps lying in bed at night",
+    "I'm not hungry in the mornings, is it ok to come in before breakfast?",
+    "my wife was gushing about her last session with you",
+])
+def test_the_new_words_alone_are_ordinary(triage: Triage, text: str) -> None:
+    assert triage.assess(text).tier is None, text
