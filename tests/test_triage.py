@@ -140,8 +140,8 @@ def test_the_decision_names_its_evidence(triage: Triage) -> None:
 
 
 @pytest.mark.parametrize("text", [
-    # sentences of dev and train (dev_round3/8.yml, train) that the rules miss and the classifier catches
-    "my son has a deep cut on his leg and the blood is spurting",
+    # sentences the rules miss and the classifier catches (a reviewer's, dev_round3/8.yml)
+    "bleeding like a faucet from the gash on his head",
     "it felt like someone swung a bat at my skull from behind and now im throwing up",
     "the numbness in my hand started in my pinky and over 4 days it's spread up my whole arm",
 ])
@@ -455,6 +455,30 @@ def test_the_rules_read_what_the_classifier_alone_caught(triage: Triage, text: s
 
 
 @pytest.mark.parametrize("text", [
+    # a reviewer's everyday messages that the first version of those words sent to 911 or
+    # same-day (each matched a rule then): the words need a bleeding, a bladder, a headache
+    # or a duration beside them
+    "my neck went from nothing to a 10 when I turned my head to shoulder check",
+    "I'd rate my migraines anywhere from nothing to a 10 depending on the weather",
+    "storms trigger my migraines, the first crack of thunder and my head starts pounding",
+    "I work rotating shifts so I can't control when I go in to work, do you have evening appointments?",
+    "I can't control when she goes down for her nap, so I need a flexible booking time",
+    "my butt falls asleep when I sit in my truck for long hauls",
+    "the bottom of my foot falls asleep when I drive",
+    "I get arm pump when I ride motocross, would needling my forearms help?",
+    "my head is pumping after the gym, is that normal?",
+    "my nose won't quit running from allergies, is it ok to come in for needling?",
+    "my nose will not quit running",
+    "hot yoga had me soaking two towels, can I do it the day after needling?",
+    "I was soaked right through my shirt after shoveling, now my back is stiff",
+    "I can't get my wound to stop itching since the knee surgery",
+    "I do my leg stretches lying in bed for a few minutes each morning, my calf still hurts",
+    "the T3s for my back pain make me lose my appetite",
+    "my back is sore after the session, no appetite for the gym today",
+    "my lower back is stiff in the mornings and I'm never hungry that early, should I eat before an 8am needling?",
+    "I'm a bit run down and not hungry since the needling yesterday, my back is sore though",
+    "I can't get my kid to do his home exercises",
+    "I've had this sciatica for months and it just won't quit",
     "my calf cramps lying in bed at night",
     "I'm not hungry in the mornings, is it ok to come in before breakfast?",
     "my wife was gushing about her last session with you",
