@@ -428,7 +428,7 @@ def test_loading_triage_leaves_the_warning_filters_alone() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
-@pytest.mark.parametrize("text, tier", [
+FIRST_REVIEW_EMERGENCIES = [
     # emergencies that only the classifier caught, now read by the rules too
     ("my husband cut his leg with the chainsaw and its spurting", "911"),
     ("my nose has been gushing for 45 minutes and wont quit", "911"),
@@ -447,14 +447,10 @@ def test_loading_triage_leaves_the_warning_filters_alone() -> None:
     ("my migraine came on like a thunderstorm crack in my head while I was lifting the groceries", "911"),
     ("sciatica all the time and i went to pee and nothing came out", "911"),
     ("my back spasms constantly and now i have no control down there", "911"),
-])
-def test_the_rules_read_what_the_classifier_alone_caught(triage: Triage, text: str, tier: str) -> None:
-    a = triage.assess(text)
-    assert a.analysis.findings, text  # the rules, not only the classifier
-    assert a.tier == tier, (text, a.tier)
+]
 
 
-@pytest.mark.parametrize("text", [
+FIRST_REVIEW_ORDINARY = [
     # a reviewer's everyday messages that the first version of those words sent to 911 or
     # same-day (each matched a rule then): the words need a bleeding, a bladder, a headache
     # or a duration beside them
@@ -481,12 +477,10 @@ def test_the_rules_read_what_the_classifier_alone_caught(triage: Triage, text: s
     "my calf cramps lying in bed at night",
     "I'm not hungry in the mornings, is it ok to come in before breakfast?",
     "my wife was gushing about her last session with you",
-])
-def test_the_new_words_alone_are_ordinary(triage: Triage, text: str) -> None:
-    assert triage.assess(text).tier is None, text
+]
 
 
-@pytest.mark.parametrize("text, tier", [
+SECOND_REVIEW_EMERGENCIES = [
     # a second review's emergencies (and three more beside its everyday ones): the narrowed
     # phrases, and the figures of speech that now cancel some of them, still read each
     ("his leg is spurting", "911"),
@@ -522,14 +516,19 @@ def test_the_new_words_alone_are_ordinary(triage: Triage, text: str) -> None:
     ("I lost control down there in the night and my back is agony", "911"),
     ("I can't control when I go to the bathroom anymore and my back is wrecked", "911"),
     ("I lost control down there on the way to the bathroom, back pain for days", "911"),
-])
-def test_the_narrowed_phrases_still_read_the_emergencies_a_reviewer_wrote(triage: Triage, text: str, tier: str) -> None:
+]
+
+
+@pytest.mark.parametrize("text, tier", FIRST_REVIEW_EMERGENCIES + SECOND_REVIEW_EMERGENCIES)
+def test_the_rules_read_what_the_classifier_alone_caught(triage: Triage, text: str, tier: str) -> None:
+    """Emergencies two reviews wrote (or that only the classifier had caught): the rules read
+    each, at its tier, after the lexicon was narrowed for their everyday look-alikes."""
     a = triage.assess(text)
     assert a.analysis.findings, text  # the rules, not only the classifier
     assert a.tier == tier, (text, a.tier)
 
 
-@pytest.mark.parametrize("text", [
+SECOND_REVIEW_ORDINARY = [
     # the same review's everyday messages that use those words
     # ("wound" still reads as "winded", a lemma clash, and is left: see clinic_assistant/triage/README.md)
     "my pants and shoes, what should I wear to the session?",
@@ -547,6 +546,9 @@ def test_the_narrowed_phrases_still_read_the_emergencies_a_reviewer_wrote(triage
     "I work rotating shifts so I can't control when I go in to work, do you have evening appointments?",
     "I can't get the cut from my surgery to stop itching, is that normal",
     "hot yoga had me soaking two towels, can I do it the day after needling?",
-])
-def test_the_same_words_in_everyday_messages_are_ordinary(triage: Triage, text: str) -> None:
+]
+
+
+@pytest.mark.parametrize("text", FIRST_REVIEW_ORDINARY + SECOND_REVIEW_ORDINARY)
+def test_the_new_words_alone_are_ordinary(triage: Triage, text: str) -> None:
     assert triage.assess(text).tier is None, text
