@@ -13,9 +13,11 @@ with what they answer with:
   repository's domain/ and data/ with the additions as ``console_additions.yml``: a new
   topic is an intent ``faq_<name>``, a response with its answer and a rule joining
   them), trains a model into ``CONSOLE_MODELS_DIR`` with Rasa (its cache makes this
-  quick), then **checks** it: the frozen test set (tests/nlu_eval/test.yml) must be
-  answered at least as well as by the model the bot answers with now, and every test
-  story (tests/stories/) must pass. Otherwise the model is refused, with the reason,
+  quick), then **checks** it: the frozen test set (tests/nlu_eval/test.yml) must not be
+  answered significantly worse than by the model the bot answers with now (McNemar's
+  exact test on the messages the two models disagree on, one-sided, p < 0.05:
+  retraining with any change moves a few borderline messages either way), and every
+  test story (tests/stories/) must pass. Otherwise the model is refused, with the reason,
   and so are the additions it was trained for (staff see why; the bot keeps its model).
 - A model that passed is **loaded** by every Rasa server in ``RASA_REPLICA_URLS``
   (default ``RASA_URL``) through the staff channel; a server that restarts later (and so
@@ -61,6 +63,9 @@ RUN_TRAINING, RUN_CHECKING, RUN_LOADING, RUN_LIVE = "training", "checking", "loa
 RUN_REFUSED, RUN_FAILED, RUN_REPLACED = "refused", "failed", "replaced"
 ACTIVE = (RUN_TRAINING, RUN_CHECKING, RUN_LOADING)
 TEST_SET = PROJECT_ROOT / "tests" / "nlu_eval" / "test.yml"
+# a new model is refused when McNemar's exact test says it answers the frozen test set
+# worse than the bot's model at this level (the conventional 5%, one-sided)
+WORSE_P_VALUE = 0.05
 TEST_STORIES = PROJECT_ROOT / "tests" / "stories"
 ADDITIONS_FILE = "console_additions.yml"
 STEP_TIMEOUT = 15 * 60  # seconds, for each of training, the test set and the stories
@@ -306,8 +311,9 @@ def _tail(log: Path, lines: int = 3) -> str:
 
 
 def test_set_figures(model_file: Path, folder: Path, log: Path, stop: "Stopper") -> dict[str, Any]:
-    """The frozen test set's figures for a model (kept beside it, by its SHA-256)."""
-    digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
+    """The frozen test set's figures for a model, with each message's outcome (kept
+    beside the models, by the SHA-256 of the model and of the test set)."""
+    digest = hashlib.sha256(model_file.read_bytes() + TEST_SET.read_bytes()).hexdigest()
     cached = folder / "figures" / f"{digest}.json"
     if cached.exists():
         return dict(json.loads(cached.read_text()))
@@ -337,6 +343,39 @@ def failed_stories(model_file: Path, folder: Path, log: Path, stop: "Stopper") -
     stories = (yaml.safe_load(failed.read_text(encoding="utf-8")) or {}).get("stories") or []
     # Rasa adds the story's file to its name: "name (/path/test_x.yml)"
     return [re.sub(r" \([^()]*\.yml\)$", "", str(story.get("story"))) for story in stories]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The new model against the bot's on the same messages of the frozen test set."""
+    lost: int  # right now, wrong with the new model
+    gained: int  # wrong now, right with the new model
+    p_value: float  # the chance of losing at least this many of lost + gained if neither model is better
+
+    @property
+    def worse(self) -> bool:
+        return self.p_value < WORSE_P_VALUE
+
+    def summary(self) -> str:
+        return (f"{self.lost} answered right now and wrong by the new model, {self.gained} the other way "
+                f"(p = {self.p_value:.3f})")
+
+
+def compare(before: list[bool], after: list[bool]) -> Comparison:
+    """McNemar's exact test (one-sided) on the messages the two models disagree on.
+
+    Retraining with any change to the data moves a few borderline messages either way,
+    so "not one message fewer" would refuse good additions by chance; the test refuses
+    a model only when it loses significantly more messages than it gains."""
+    from scipy.stats import binomtest
+
+    if len(before) != len(after):
+        raise StepFailed(f"the two models were measured on different test sets ({len(before)} and {len(after)} "
+                         "messages)")
+    lost = sum(b and not a for b, a in zip(before, after, strict=True))
+    gained = sum(a and not b for b, a in zip(before, after, strict=True))
+    p_value = binomtest(lost, lost + gained, 0.5, alternative="greater").pvalue if lost else 1.0
+    return Comparison(lost, gained, float(p_value))
 
 
 class StepFailed(RuntimeError):
@@ -515,14 +554,21 @@ class Trainer:
                      status=RUN_CHECKING, model_file=str(model_file))
             before = test_set_figures(serving, self.models, log, self.stop)
             after = test_set_figures(model_file, self.models, log, self.stop)
-            figures = {"before": before, "after": after}
-            run.step("test set", f"answered right: now {_percent(before)}, new model {_percent(after)}",
-                     figures=json.dumps(figures))
-            if after["right"] < before["right"]:
+            if "outcomes" not in before or "outcomes" not in after:
+                raise StepFailed("the test set's figures have no per-message outcomes (an older evaluation?)")
+            comparison = compare(before["outcomes"], after["outcomes"])
+            figures = {"before": {k: v for k, v in before.items() if k != "outcomes"},
+                       "after": {k: v for k, v in after.items() if k != "outcomes"},
+                       "lost": comparison.lost, "gained": comparison.gained, "p_value": comparison.p_value}
+            run.step("test set", f"answered right: now {_percent(before)}, new model {_percent(after)}; "
+                                 f"{comparison.summary()}", figures=json.dumps(figures))
+            if comparison.worse:
                 model_file.unlink(missing_ok=True)
                 run.end(RUN_REFUSED, f"refused: the new model answers fewer messages of the frozen test set right "
-                                     f"({_percent(after)}) than the bot does now ({_percent(before)})",
-                        additions_status=REFUSED)
+                                     f"({_percent(after)}) than the bot does now ({_percent(before)}): "
+                                     f"{comparison.summary()}; retraining alone moves a few messages either way, "
+                                     f"but a loss this one-sided happens by chance less than 1 time in "
+                                     f"{round(1 / WORSE_P_VALUE)}", additions_status=REFUSED)
                 return
             run.step("test stories", f"running the {len(list(TEST_STORIES.glob('test_*.yml')))} files of test stories")
             failed = failed_stories(model_file, folder, log, self.stop)

@@ -13,7 +13,7 @@ import yaml
 from clinic_assistant.clinic.db import training_additions, training_runs
 from clinic_assistant.settings import Settings
 from clinic_assistant.training import additions as teach
-from clinic_assistant.training.worker import Trainer, fingerprint, write_workspace
+from clinic_assistant.training.worker import StepFailed, Trainer, compare, fingerprint, write_workspace
 
 
 @pytest.fixture
@@ -68,3 +68,31 @@ def test_the_workspace_teaches_a_topic_and_leaves_out_wordings_of_an_answer_not_
     rules = yaml.safe_load((tmp_path / "ws" / "data" / "rules" / "console_additions.yml").read_text())["rules"]
     assert rules[0]["steps"] == [{"intent": "faq_wheelchair_access"}, {"action": "utter_faq_wheelchair_access"}]
     assert (tmp_path / "ws" / "data" / "nlu" / "faq_clinic.yml").exists()  # the repository's data too
+
+
+def outcomes(both: int, lost: int, gained: int, neither: int = 0) -> tuple[list[bool], list[bool]]:
+    """The frozen test set's outcomes for the bot's model and a new one."""
+    before = [True] * both + [True] * lost + [False] * gained + [False] * neither
+    after = [True] * both + [False] * lost + [True] * gained + [False] * neither
+    return before, after
+
+
+def test_a_new_topic_that_moves_a_few_borderline_messages_either_way_is_not_refused() -> None:
+    # what retraining with an added topic does (one fewer right overall): not evidence of worse
+    assert not compare(*outcomes(400, lost=3, gained=2, neither=35)).worse
+    assert not compare(*outcomes(400, lost=1, gained=0, neither=39)).worse
+    assert not compare(*outcomes(400, lost=0, gained=4)).worse
+
+
+def test_a_new_model_that_loses_far_more_messages_than_it_gains_is_refused() -> None:
+    # e.g. the clinic's hours taught as the parking answer: every hours question lost
+    comparison = compare(*outcomes(380, lost=10, gained=0, neither=50))
+    assert comparison.worse and (comparison.lost, comparison.gained) == (10, 0)
+    assert comparison.p_value == pytest.approx(0.5 ** 10)
+    assert compare(*outcomes(380, lost=20, gained=6, neither=34)).worse
+    assert "10 answered right now and wrong by the new model, 0 the other way" in comparison.summary()
+
+
+def test_models_measured_on_different_test_sets_are_not_compared() -> None:
+    with pytest.raises(StepFailed, match="different test sets"):
+        compare([True, True], [True])
