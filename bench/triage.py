@@ -119,7 +119,8 @@ def cross_validate(triage: Triage, folds: int = 5) -> dict[str, Any]:
     return summarise(rows)
 
 
-NLU_SETS = {"NLU dev sets (dev.yml, dev2.yml, dev4.yml–dev8.yml)": ("dev.yml", "dev2.yml", "dev4.yml", "dev5.yml", "dev6.yml", "dev7.yml", "dev8.yml"),
+NLU_SETS = {"NLU dev sets (dev.yml, dev2.yml, dev4.yml–dev9.yml)": ("dev.yml", "dev2.yml", "dev4.yml", "dev5.yml", "dev6.yml", "dev7.yml", "dev8.yml",
+                                                                 "dev9.yml"),
             "NLU test set (test.yml, frozen)": ("test.yml",)}
 
 

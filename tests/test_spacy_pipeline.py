@@ -82,12 +82,32 @@ def test_everyday_words_map_to_the_canonical_condition(
 
 
 @pytest.mark.parametrize(
+    "text, condition",
+    [
+        # "my knee" alone is an unlisted knee complaint; with the operation it is rehab
+        ("my knee replacement still feels stiff", "post-surgical rehabilitation"),
+        ("his shoulder surgery was in june and it is still tight", "post-surgical rehabilitation"),
+        ("her left hip replacement", "post-surgical rehabilitation"),
+        ("tweaked an oblique at the gym", "sports injury"),
+        ("I think I tore my pec doing bench press", "sports injury"),
+    ],
+)
+def test_the_longer_reading_wins_over_an_unlisted_joint(clinic_nlp: Any, text: str, condition: str) -> None:
+    found = entities(clinic_nlp, text)
+    assert ("condition", condition) in found
+    assert not any(label == "other_condition" for label, _ in found), found
+
+
+@pytest.mark.parametrize(
     "text, other",
     [
         ("can it help my plantar fasciitis", "plantar fasciitis"),
         ("I have arthritis", "arthritis"),
         ("carpel tunnel", "carpal tunnel syndrome"),
         ("a bulging disc", "herniated disc"),
+        ("my son has asthma", "asthma"),
+        ("eczema on both wrists", "skin conditions"),
+        ("my daughter gets awful menstrual cramps", "period pain"),
     ],
 )
 def test_conditions_not_on_the_page_are_not_listed_conditions(
