@@ -86,8 +86,9 @@ def test_everyday_words_map_to_the_canonical_condition(
     [
         # "my knee" alone is an unlisted knee complaint; with the operation it is rehab
         ("my knee replacement still feels stiff", "post-surgical rehabilitation"),
-        ("his shoulder surgery was in june and it is still tight", "post-surgical rehabilitation"),
-        ("her left hip replacement", "post-surgical rehabilitation"),
+        ("my hip replacement went well but it still aches", "post-surgical rehabilitation"),
+        ("my knee surgery was in june and it is still tight", "post-surgical rehabilitation"),
+        ("got my knee scoped in the spring", "post-surgical rehabilitation"),
         ("tweaked an oblique at the gym", "sports injury"),
         ("I think I tore my pec doing bench press", "sports injury"),
     ],
@@ -96,6 +97,27 @@ def test_the_longer_reading_wins_over_an_unlisted_joint(clinic_nlp: Any, text: s
     found = entities(clinic_nlp, text)
     assert ("condition", condition) in found
     assert not any(label == "other_condition" for label, _ in found), found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my knee surgery is booked for march",
+        "can needling help before my hip replacement",
+        "I'm waiting on a shoulder operation, can you help until then",
+        "trying to avoid knee surgery",
+        "she has an upcoming back surgery",
+        "my knee scope is next week",
+    ],
+)
+def test_an_operation_still_to_come_is_not_rehabilitation_after_one(clinic_nlp: Any, text: str) -> None:
+    found = entities(clinic_nlp, text)
+    assert ("other_condition", "awaiting surgery") in found, found
+    assert not any(label == "condition" for label, _ in found), found
+
+
+def test_gym_machine_talk_is_not_an_injury(clinic_nlp: Any) -> None:
+    assert not any(label == "condition" for label, _ in entities(clinic_nlp, "when I pull the lat cable it's easy"))
 
 
 @pytest.mark.parametrize(

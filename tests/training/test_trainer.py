@@ -140,8 +140,9 @@ def test_an_approved_topic_is_trained_checked_and_loaded_while_patients_keep_wri
     for each in (first, second):
         assert [step["step"] for step in each["steps"]] == [
             "started", "training", "checking", "test set", "test stories", "loading", "live"]
-        # a model goes live only when it is not significantly worse on the frozen test set
-        assert each["figures"]["p_value"] >= 0.05, each["figures"]
+        # staff see the message-by-message comparison the decision was made on
+        checked = next(step for step in each["steps"] if step["step"] == "test set")
+        assert "answered right now and wrong by the new model" in checked["detail"], checked
     assert [a.status for a in teach.additions(trainer.engine)] == [teach.LIVE, teach.LIVE]
 
     reply = " ".join(texts(bot.send("asked-after", asked)))
@@ -158,6 +159,7 @@ def test_additions_that_make_the_bot_worse_are_refused_and_the_bot_keeps_its_mod
     run = settle(trainer, seconds=300)
     assert run["status"] == RUN_REFUSED, run
     assert run["reason"].startswith("refused: the new model answers fewer messages of the frozen test set right")
+    assert "questions that should get faq_hours no longer do" in run["reason"], run["reason"]
     assert teach.additions(trainer.engine, [teach.REFUSED])[0].id == proposal
     assert not (bot.models / f"console-{run['id']}.tar.gz").exists()  # a refused model is not kept
     assert model_of(bot) == serving
