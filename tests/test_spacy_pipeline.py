@@ -89,6 +89,12 @@ def test_everyday_words_map_to_the_canonical_condition(
         ("my hip replacement went well but it still aches", "post-surgical rehabilitation"),
         ("my knee surgery was in june and it is still tight", "post-surgical rehabilitation"),
         ("got my knee scoped in the spring", "post-surgical rehabilitation"),
+        # said of an operation that is over (not one still to come)
+        ("I was fine until my knee surgery", "post-surgical rehabilitation"),
+        ("my knee replacement is not bending past 90", "post-surgical rehabilitation"),
+        ("my hip replacement is coming along slowly", "post-surgical rehabilitation"),
+        ("I strained my lat doing pull ups", "sports injury"),
+        ("tore his tricep", "sports injury"),
         ("tweaked an oblique at the gym", "sports injury"),
         ("I think I tore my pec doing bench press", "sports injury"),
     ],
@@ -103,11 +109,12 @@ def test_the_longer_reading_wins_over_an_unlisted_joint(clinic_nlp: Any, text: s
     "text",
     [
         "my knee surgery is booked for march",
-        "can needling help before my hip replacement",
         "I'm waiting on a shoulder operation, can you help until then",
-        "trying to avoid knee surgery",
+        "they postponed her hip replacement again",
         "she has an upcoming back surgery",
         "my knee scope is next week",
+        "my knee surgery is not until june",
+        "he's on the waiting list for a knee replacement",
     ],
 )
 def test_an_operation_still_to_come_is_not_rehabilitation_after_one(clinic_nlp: Any, text: str) -> None:

@@ -145,10 +145,10 @@ def test_the_training_page_shows_each_step_and_refreshes_while_a_run_is_under_wa
     run.step("training", "training a model on the repository's data and the additions")
     page = client.get("/improve/training").get_data(as_text=True)
     assert 'http-equiv="refresh"' in page and "training a model on the repository" in page
-    run.end("refused", "refused: the new model answers fewer messages of the frozen test set right")
+    run.end("refused", "refused: the new model answers the frozen test set worse than the bot does now")
     page = client.get("/improve/training").get_data(as_text=True)
     assert 'http-equiv="refresh"' not in page
-    assert 'data-status="refused"' in page and "answers fewer messages of the frozen test set right" in page
+    assert 'data-status="refused"' in page and "answers the frozen test set worse than the bot does now" in page
 
 
 def test_a_topic_the_bot_has_learned_is_listed_with_the_answers(client: Any, staff: Any) -> None:

@@ -158,8 +158,8 @@ def test_additions_that_make_the_bot_worse_are_refused_and_the_bot_keeps_its_mod
     approved(trainer, proposal)
     run = settle(trainer, seconds=300)
     assert run["status"] == RUN_REFUSED, run
-    assert run["reason"].startswith("refused: the new model answers fewer messages of the frozen test set right")
-    assert "questions that should get faq_hours no longer do" in run["reason"], run["reason"]
+    assert run["reason"].startswith("refused: the new model answers the frozen test set worse than the bot does now")
+    assert "test messages that should get the answer faq_hours now get another one" in run["reason"], run["reason"]
     assert teach.additions(trainer.engine, [teach.REFUSED])[0].id == proposal
     assert not (bot.models / f"console-{run['id']}.tar.gz").exists()  # a refused model is not kept
     assert model_of(bot) == serving
