@@ -74,8 +74,8 @@ SAME_ANSWER_LOSS_REFUSED = 2
 CATCH_ALL_ANSWERS = frozenset({"out_of_scope", "condition/unlisted"})
 # What the figures of a model depend on besides the model file and the test set: the
 # repository's inputs (repository_digest) and what the evaluation reads at run time.
-EVALUATION_CODE = [PROJECT_ROOT / "clinic_assistant" / part for part in (
-    "rasa/evaluation.py", "clinic/answers.py", "clinic/context.py")]
+EVALUATION_CODE = [PROJECT_ROOT / "clinic_assistant/rasa/evaluation.py", PROJECT_ROOT / "clinic_assistant/clinic/answers.py",
+                   PROJECT_ROOT / "clinic_assistant/clinic/context.py"]
 RUN_TIME_FOLDERS = [PROJECT_ROOT / "build" / "clinic_spacy", PROJECT_ROOT / "clinic_assistant" / "triage",
                     PROJECT_ROOT / "clinic_assistant" / "nlp"]
 TEST_STORIES = PROJECT_ROOT / "tests" / "stories"
