@@ -223,11 +223,10 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps({
             "right": sum(answered_right(p) for p in report.predictions), "total": len(report.predictions),
             "figures": {name: [value, count] for name, (value, count) in report.figures().items()},
-            # each message's outcome, answer key and answer in the set's order (no texts), for a
-            # paired comparison of two models (the background trainer)
+            # each message's outcome and answer key in the set's order (no texts), for a paired
+            # comparison of two models (the background trainer)
             "outcomes": [answered_right(p) for p in report.predictions],
-            "expected": [p.example.answer for p in report.predictions],
-            "answers": [p.answer for p in report.predictions]}))
+            "expected": [p.example.answer for p in report.predictions]}))
     if report.answer_accuracy < args.min_accuracy:
         print(f"answer accuracy {report.answer_accuracy:.1%} is below the minimum {args.min_accuracy:.0%}")
         return 1

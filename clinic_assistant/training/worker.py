@@ -110,12 +110,16 @@ def repository_digest() -> str:
     paths = repository_inputs()
     stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) if p.exists() else (str(p),) for p in paths)
     if stamp != _repository_digest[0]:
-        digest = hashlib.sha256()
-        for path in paths:
-            digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
-            digest.update(path.read_bytes() if path.exists() else b"-")
-        _repository_digest = (stamp, digest.hexdigest())
+        _repository_digest = (stamp, _hash_files(hashlib.sha256(), paths).hexdigest())
     return _repository_digest[1]
+
+
+def _hash_files(digest: Any, paths: Iterable[Path]) -> Any:
+    """``digest`` updated with each file's path (in the repository) and contents."""
+    for path in paths:
+        digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
+        digest.update(path.read_bytes() if path.exists() else b"-")
+    return digest
 
 
 def fingerprint(taught: Iterable[Addition]) -> str:
@@ -326,12 +330,10 @@ def test_set_figures(model_file: Path, folder: Path, log: Path, stop: "Stopper")
     """The frozen test set's figures for a model, with each message's outcome (kept
     beside the models, by the SHA-256 of the model, the test set, the repository's inputs
     and what the evaluation reads at run time: the spaCy pipeline, the triage, the code)."""
-    digest = hashlib.sha256(model_file.read_bytes() + TEST_SET.read_bytes() + repository_digest().encode())
     files = [path for folder_ in RUN_TIME_FOLDERS for path in sorted(folder_.rglob("*"))
              if path.is_file() and "__pycache__" not in path.parts]
-    for path in EVALUATION_CODE + files:
-        digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
-        digest.update(path.read_bytes() if path.exists() else b"-")
+    digest = _hash_files(hashlib.sha256(model_file.read_bytes() + TEST_SET.read_bytes()
+                                        + repository_digest().encode()), EVALUATION_CODE + files)
     cached = folder / "figures" / f"{digest.hexdigest()}.json"
     if cached.exists():
         return dict(json.loads(cached.read_text()))
@@ -390,7 +392,7 @@ class Comparison:
         return f"{self.lost} answered right now and wrong by the new model, {self.gained} the other way"
 
 
-def compare(before: list[bool], after: list[bool], expected: Optional[list[str]] = None) -> Comparison:
+def compare(before: list[bool], after: list[bool], expected: list[str]) -> Comparison:
     """The messages the two models disagree on (``expected``: each message's answer key).
 
     Retraining with any change to the data moves one or two borderline messages either
@@ -400,16 +402,14 @@ def compare(before: list[bool], after: list[bool], expected: Optional[list[str]]
     if len(before) != len(after):
         raise StepFailed(f"the two models were measured on different test sets ({len(before)} and {len(after)} "
                          "messages)")
-    if expected is not None and len(expected) != len(before):
+    if len(expected) != len(before):
         raise StepFailed(f"the answer keys ({len(expected)}) do not match the test set ({len(before)} messages)")
-    keys = expected if expected is not None else [""] * len(before)
     net: dict[str, int] = {}
-    lost = gained = 0
-    for was, now, key in zip(before, after, keys, strict=True):
+    for was, now, key in zip(before, after, expected, strict=True):
         if was != now:
-            lost, gained = (lost + 1, gained) if was else (lost, gained + 1)
             net[key] = net.get(key, 0) + (1 if was else -1)
-    return Comparison(lost, gained, net if expected is not None else {})
+    lost = sum(was and not now for was, now in zip(before, after, strict=True))
+    return Comparison(lost, sum(now and not was for was, now in zip(before, after, strict=True)), net)
 
 
 class StepFailed(RuntimeError):
@@ -588,7 +588,7 @@ class Trainer:
                      status=RUN_CHECKING, model_file=str(model_file))
             before = test_set_figures(serving, self.models, log, self.stop)
             after = test_set_figures(model_file, self.models, log, self.stop)
-            per_message = ("outcomes", "expected", "answers")
+            per_message = ("outcomes", "expected")
             if any(key not in before or key not in after for key in per_message):
                 raise StepFailed("the test set's figures have no per-message outcomes (an older evaluation?)")
             comparison = compare(before["outcomes"], after["outcomes"], before["expected"])

@@ -92,7 +92,7 @@ def test_what_retraining_alone_does_is_not_refused() -> None:
                     keys(395, ["faq_hours", "faq_price", "out_of_scope"], ["faq_cost", "faq_parking"], 40))
     assert not churn.worse and (churn.lost, churn.gained) == (3, 2)
     assert not compare(*outcomes(400, lost=2, gained=0, neither=38), keys(400, ["faq_hours", "faq_price"], [], 38)).worse
-    assert not compare(*outcomes(400, lost=0, gained=4)).worse
+    assert not compare(*outcomes(400, lost=0, gained=4), keys(400, [], ["faq_hours"] * 4)).worse
 
 
 def test_three_more_wrong_than_right_is_refused_however_it_is_spread() -> None:
@@ -126,6 +126,6 @@ def test_the_catch_all_answers_are_left_to_the_net_rule() -> None:
 
 def test_models_measured_on_different_test_sets_are_not_compared() -> None:
     with pytest.raises(StepFailed, match="different test sets"):
-        compare([True, True], [True])
+        compare([True, True], [True], ["faq_hours", "faq_price"])
     with pytest.raises(StepFailed, match="answer keys"):
         compare([True, True], [True, False], ["faq_hours"])
