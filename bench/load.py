@@ -37,6 +37,11 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
 
 
+# One request's limit; a request over it counts as failed (it stopped `make bench` on
+# 2026-12-04, when a request to Rasa's default pipeline took longer).
+REQUEST_TIMEOUT_SECONDS = 60
+
+
 async def _run(url: str, messages: list[str], concurrency: int, total: int, prefix: str,
                per_conversation: int = 10) -> dict[str, Any]:
     """``total`` messages from ``concurrency`` conversations at once, each conversation
@@ -61,12 +66,12 @@ async def _run(url: str, messages: list[str], concurrency: int, total: int, pref
                     body = await answer.json()
                     if answer.status != 200 or not body:
                         errors += 1
-            except aiohttp.ClientError:
+            except (aiohttp.ClientError, asyncio.TimeoutError):  # a request that timed out failed
                 errors += 1
             latencies.append((time.perf_counter() - started) * 1000)
             sent += 1
 
-    timeout = aiohttp.ClientTimeout(total=60)
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         started = time.perf_counter()
