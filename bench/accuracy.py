@@ -23,6 +23,7 @@ from clinic_assistant.rasa.evaluation import (
     DECLINES,
     Report,
     answered_right,
+    delivered,
     evaluate_set,
     load_set,
     model_parser,
@@ -57,7 +58,8 @@ def figures(report: Report) -> dict[str, Any]:
         "answer_accuracy": report.answer_accuracy,
         "intent_accuracy": report.intent_accuracy,
         "macro_f1": float(f1_score([label(p.example.answer) for p in predictions],
-                                   [label(p.answer) for p in predictions], average="macro", zero_division=0)),
+                                   [label(delivered(p)) for p in predictions], average="macro",
+                                   zero_division=0)),
         "out_of_scope_declined": sum(answered_right(p) for p in out) / len(out) if out else 0.0,
         "in_scope_wrongly_declined": sum(label(p.answer) == "declined" for p in inside) / len(inside)
         if inside else 0.0,

@@ -50,7 +50,8 @@ def row(triage: Triage, e: Example) -> dict[str, Any]:
     return {"text": e.text, "label": e.label, "tier": e.tier, "family": e.family,
             "got": a.tier, "rules": bool(a.analysis.findings),
             "classifier": a.classifier_score >= threshold,
-            "categories": [f.category for f in a.findings]}
+            "categories": [f.category for f in a.findings],
+            "answer_may_follow": a.answer_may_follow}
 
 
 def score(triage: Triage, examples: list[Example]) -> dict[str, Any]:
@@ -85,6 +86,11 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "rules_false_alarms": sum(r["rules"] for r in near) / n_n,
         "classifier_false_alarms": sum(r["classifier"] for r in near) / n_n,
         "under_triaged": under,
+        # caught emergencies whose emergency reply the bot's answer may follow (a 911
+        # alarm of the classifier alone in a message of only places, pain words and
+        # durations: clinic_assistant/triage/README.md), and near misses alike
+        "answer_may_follow": sum(r["got"] is not None and r["answer_may_follow"] for r in emergencies),
+        "false_alarms_answer_may_follow": sum(r["got"] is not None and r["answer_may_follow"] for r in near),
         "category": {k: v for k, v in sorted(by_cat.items())},
         "tier": {k: v for k, v in sorted(by_tier.items())},
         "family": {k: v for k, v in sorted(by_family.items())},
@@ -124,9 +130,10 @@ NLU_SETS = {"NLU dev sets (dev.yml, dev2.yml, dev4.yml–dev9.yml)": ("dev.yml",
             "NLU test set (test.yml, frozen)": ("test.yml",)}
 
 
-def everyday_alarms(triage: Triage, files: tuple[str, ...]) -> tuple[int, int]:
-    """(messages sent to an urgent reply, messages) among the never-urgent messages of
-    the NLU evaluation sets (red-flag answers and other languages left out)."""
+def everyday_alarms(triage: Triage, files: tuple[str, ...]) -> tuple[int, int, int]:
+    """(messages sent to an urgent reply, of which the bot's answer may follow the
+    emergency reply, messages) among the never-urgent messages of the NLU evaluation
+    sets (red-flag answers and other languages left out)."""
     from clinic_assistant.rasa.evaluation import load_set
 
     texts = []
@@ -135,7 +142,9 @@ def everyday_alarms(triage: Triage, files: tuple[str, ...]) -> tuple[int, int]:
         turns = data.messages + [t for c in data.conversations for t in c]
         texts += [t.text for t in turns if not t.answer.startswith("red_flag")
                   and t.answer != "other_language"]
-    return sum(triage.assess(t).tier is not None for t in texts), len(texts)
+    assessments = [triage.assess(t) for t in texts]
+    return (sum(a.tier is not None for a in assessments),
+            sum(a.answer_may_follow for a in assessments), len(texts))
 
 
 def print_split(name: str, s: dict[str, Any]) -> None:
@@ -144,6 +153,9 @@ def print_split(name: str, s: dict[str, Any]) -> None:
           f"{s['classifier_recall']:.1%}); false alarms {s['false_alarms']:.1%} (rules "
           f"{s['rules_false_alarms']:.1%}, classifier {s['classifier_false_alarms']:.1%}); "
           f"under-triaged {s['under_triaged']}")
+    print(f"   emergency reply then an answer possible (classifier alone, only places, pain "
+          f"words, durations): {s['answer_may_follow']} emergencies, "
+          f"{s['false_alarms_answer_may_follow']} false alarms")
     print("   recall per category: " + ", ".join(
         f"{k} {c}/{n}" for k, (c, n) in s["category"].items()))
     print("   recall per tier:     " + ", ".join(
@@ -178,9 +190,11 @@ def main(argv: list[str] | None = None) -> int:
         print_split(name, s)
     print("\n== everyday patient messages sent to an urgent reply")
     for name, files in NLU_SETS.items():
-        alarms, total = everyday_alarms(triage, files)
-        results[f"everyday: {name}"] = {"alarms": alarms, "messages": total}
-        print(f"   {name}: {alarms}/{total} ({alarms / total:.1%})")
+        alarms, then_answer, total = everyday_alarms(triage, files)
+        results[f"everyday: {name}"] = {"alarms": alarms, "answer_may_follow": then_answer,
+                                        "messages": total}
+        print(f"   {name}: {alarms}/{total} ({alarms / total:.1%}); of them, the answer may "
+              f"follow the emergency reply: {then_answer}")
     print("\n== written in French (the glossary was extended on these rounds: each file's header "
           "has the figure measured before it was read)")
     for name in FRENCH_ROUNDS:

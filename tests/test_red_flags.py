@@ -8,7 +8,8 @@ from typing import Any, Callable
 import pytest
 
 from tests.harness.servers import Bot, texts
-from clinic_assistant.triage import TIER_INTENTS, Triage
+from clinic_assistant.clinic.answers import answer_after_alarm, answer_key
+from clinic_assistant.triage import RED_FLAG_INTENTS, TIER_INTENTS, Triage
 
 
 def test_suite_is_big_enough(red_flag_suite: dict[str, Any]) -> None:
@@ -30,10 +31,12 @@ def test_triage_recall_and_false_alarms(red_flag_suite: dict[str, Any]) -> None:
 async def test_whole_pipeline_sends_every_red_flag_to_emergency_care(
     nlu_agent: Any, red_flag_suite: dict[str, Any]
 ) -> None:
+    """Each gets its tier's reply, and no answer after it (an unsure 911 alarm of the
+    classifier alone in plain words would be ``red_flag_possible_emergency``: none is)."""
     missed = []
     for flag in red_flag_suite["flags"]:
         parsed = await nlu_agent.parse_message(flag["text"])
-        if parsed["intent"]["name"] != TIER_INTENTS[str(flag["tier"])]:
+        if answer_key(parsed) != TIER_INTENTS[str(flag["tier"])] or answer_after_alarm(parsed):
             missed.append((flag["text"], parsed["intent"]["name"]))
     assert missed == []
 
@@ -44,7 +47,7 @@ async def test_whole_pipeline_raises_no_false_alarm(
     alarms = []
     for text in red_flag_suite["near_misses"]:
         parsed = await nlu_agent.parse_message(text)
-        if parsed["intent"]["name"] in TIER_INTENTS.values():
+        if parsed["intent"]["name"] in RED_FLAG_INTENTS:
             alarms.append(text)
     assert alarms == []
 

@@ -38,6 +38,12 @@ CAUGHT = [
     ("it feels numb when i wipe and my back is killing me", "911", "cauda_equina"),
     ("the numbness in my leg is spreading higher every day", "same_day", "progressive_neuro"),
     ("my grandma fell and her wrist is bent the wrong way", "911", "trauma_fracture"),
+    # a clinical reviewer's emergencies of 2026-12-04, missed or under-triaged before:
+    # bleeding inside after an accident; heart pain the patient blames on a chest muscle
+    ("a car clipped me on my bike, I'm dizzy and my belly is getting hard", "911",
+     "trauma_fracture"),
+    ("heavy pressure since shovelling, goes up into my jaw and I'm all sweaty, can needling "
+     "loosen chest muscles", "911", "cardiac"),
     ("my wife collapsed while i was driving, what do i do", "911", "collapse"),
     ("my lips and tongue are swelling up after lunch", "911", "anaphylaxis"),
     ("the needle spot on my neck won't stop bleeding", "911", "bleeding"),
@@ -55,6 +61,9 @@ CAUGHT = [
 
 # Near misses: no red flag for the person now. At least one per category.
 NOT_CAUGHT = [
+    "my stomach gets hard and bloated after I eat",  # no accident
+    "I fell skiing last winter and my stomach muscles are hard from core work",
+    "my chest muscles are tight after bench press and I was sweaty at the gym",
     "I get the usual tension headache after work, can needling help?",  # thunderclap
     "my neck is stiff after sleeping funny, no dizziness or anything",  # cervical artery
     "no numbness down there or bladder issues, just sciatica in my right leg",  # cauda equina
@@ -321,6 +330,8 @@ def test_the_rules_read_breathlessness_in_other_words(triage: Triage, text: str)
     "my inhaler does nothing for the stitch in my side when I run, is that a muscle thing?",
     "my puffer did nothing for my knee pain haha, what should i take",
     "my chest does not open up in yoga because my pecs are so tight",
+    # a reviewer's (2026-12-04): "still" no longer hides it, so the effort must
+    "I still get out of breath running for the bus, I'm just unfit",
 ])
 def test_breath_on_exertion_and_no_difference_are_ordinary(triage: Triage, text: str) -> None:
     assert triage.assess(text).tier is None, text
@@ -552,3 +563,84 @@ SECOND_REVIEW_ORDINARY = [
 @pytest.mark.parametrize("text", FIRST_REVIEW_ORDINARY + SECOND_REVIEW_ORDINARY)
 def test_the_new_words_alone_are_ordinary(triage: Triage, text: str) -> None:
     assert triage.assess(text).tier is None, text
+
+
+@pytest.mark.parametrize("text", [
+    # angina: effort brings it on, rest eases it (Heart & Stroke); chest words not needed
+    "pressure in my jaw and left arm every time I walk the dog",
+    "my throat gets tight and achy when I climb the stairs at work",
+    "a heavy ache between my shoulder blades comes on when I walk uphill and goes away when I stop",
+    "burning in my upper stomach like heartburn but only when I'm hiking, it settles once I rest",
+    "my dad's left shoulder aches whenever he shovels the driveway and he has to stop for a bit",
+])
+def test_effort_angina_is_a_heart_emergency(triage: Triage, text: str) -> None:
+    assert "cardiac" in {f.category for f in triage.rules.analyse(text).findings}, text
+    assert triage.assess(text).tier == "911"
+
+
+@pytest.mark.parametrize("text", [
+    # claudication of the spine or the legs eases with rest too; the site decides
+    "my lower back and legs ache when I walk and it goes away when I sit down",
+    "calf cramps walking uphill, stops when I rest",
+    "my knees hurt going up the stairs",
+    "my jaw is sore from clenching when I exercise",
+    "I get heartburn after pizza",
+])
+def test_effort_pain_elsewhere_is_ordinary(triage: Triage, text: str) -> None:
+    assert triage.assess(text).tier is None, text
+
+
+@pytest.mark.parametrize("text", [
+    # a reviewer's everyday messages that the first version of the effort rules sent to 911
+    "my left arm is sore when I carry the groceries in from the car",
+    "my left arm aches every time I carry my toddler, the physio thinks it's tennis elbow",
+    "my throat gets dry and sore when I go jogging in the cold air",
+    "both my arms are sore from shovelling the driveway yesterday",
+    "my frozen left shoulder hurts when I'm mowing the lawn, it settles once I stop",
+    "my left shoulder aches when I carry the laundry basket up the stairs and eases if I rest it",
+    "I get a knot between my shoulder blades when I carry my backpack, it goes away when I sit down",
+    "my left arm gets pins and needles when I'm hiking with poles, it stops when I rest",
+    "my jaw clicks from clenching when I walk uphill and settles when I rest",
+    "I had a heart attack years ago, these days my back aches when sitting",
+    "I had a stroke 5 years ago and the exercises are doing nothing for my shoulder",
+    "I had a DVT years ago and the compression socks are doing nothing for my ankle swelling",
+])
+def test_the_effort_rules_leave_everyday_effort_alone(triage: Triage, text: str) -> None:
+    assert not triage.rules.analyse(text).findings, text
+
+
+@pytest.mark.parametrize("text", [
+    # the reviewer's effort wordings the first version missed
+    "I get this burning in the top of my stomach when I carry the shopping up the hill, better once I stop",
+    "my jaw aches when I run and goes away when I rest",
+    "my jaw aches on the treadmill and calms down when I rest",
+    # after needling, the chest wall is where a collapsed lung hurts
+    "sharp pain in my chest wall after they needled my upper back",
+    # out of breath running for a bus is ordinary; with the chest or since the needles, not
+    "I'm out of breath running for the bus and my chest is crushing",
+    "out of breath running for the bus since the needling yesterday and it hurts to breathe in",
+])
+def test_the_rules_read_effort_wordings_and_the_chest_wall(triage: Triage, text: str) -> None:
+    assert triage.rules.analyse(text).findings, text
+    assert triage.assess(text).tier == "911"
+
+
+@pytest.mark.parametrize("text", [
+    # "still" makes a chronic ache long-standing, never a chest or breathing sign
+    "my chest still hurts after the needling",
+    "still short of breath since the needles",
+    "I'm out of breath just sitting still",
+    # "don't feel right" denies nothing that follows it
+    "I just don't feel right, short of breath sitting here doing nothing",
+])
+def test_a_chest_or_breathing_sign_that_is_still_there_is_now(triage: Triage, text: str) -> None:
+    assert triage.assess(text).tier == "911", text
+
+
+def test_still_keeps_a_chronic_ache_long_standing(triage: Triage) -> None:
+    assert triage.assess("I still get headaches sometimes").tier is None
+    # the same words as two concepts ("hurts": chest_feeling and leg_red_hot) are read
+    # apart: ConText's excluded concepts hold for each
+    analysis = triage.rules.analyse("my chest still hurts")
+    feelings = {c.concept: c.historical for c in analysis.concepts if c.text == "hurts"}
+    assert feelings == {"chest_feeling": False, "leg_red_hot": True}

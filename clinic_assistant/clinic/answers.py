@@ -1,5 +1,6 @@
-"""Which answer a patient's message gets: one function used by the action server and
-by the held-out evaluation, so that what is measured is what patients receive.
+"""Which answer a patient's message gets: functions used by the action server and by
+the held-out evaluation, so that what is measured is what patients receive
+(``answer_key``; ``answer_after_alarm`` for the answer after a possible emergency).
 
 An *answer key* names one answer:
 - ``condition/<canonical condition>`` or ``condition/unlisted`` for "can dry needling
@@ -9,7 +10,7 @@ An *answer key* names one answer:
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Optional
 
 # The conditions on the clinic's page, with the response that answers each one.
 CONDITION_RESPONSES: dict[str, str] = {
@@ -67,9 +68,84 @@ def condition_response(condition: str) -> str:
     return CONDITION_RESPONSES.get(condition, UNLISTED_RESPONSE)
 
 
+# The answers that may follow a possible-emergency reply (below), as general information
+# between the emergency reply and a closing safety line (actions/after_alarm.py): the
+# condition answers and the FAQ topics about the treatment and the clinic. Never those
+# about how a patient feels after needling, safety, aftercare or how serious a symptom
+# is, whose words ("common", "usually settles", "safety comes first") would read as
+# reassurance beside a possible emergency (a pneumothorax after needling near the chest
+# can feel like soreness), nor availability, which invites waiting for an appointment.
+FAQ_AFTER_ALARM = frozenset({
+    "faq_what_is_dry_needling", "faq_how_it_works", "faq_trigger_points",
+    "faq_blood_circulation", "faq_why_circulation_matters", "faq_healing_recovery",
+    "faq_inflammation", "faq_pain_relief", "faq_mobility", "faq_conditions_overview",
+    "faq_treatment_plan", "faq_number_of_sessions", "faq_session_what_happens",
+    "faq_price", "faq_insurance", "faq_location", "faq_contact", "faq_hours",
+    "faq_parking", "faq_why_this_clinic", "faq_ims", "faq_bot_identity"})
+# The safety line that closes the answer after a possible-emergency reply: the warning
+# signs of the condition answered (clinic_assistant/triage/README.md), else general ones.
+CLOSING_AFTER_ALARM: dict[str, str] = {
+    "sciatica and nerve pain": "utter_after_alarm_closing_nerve",
+    "headaches and migraines": "utter_after_alarm_closing_headache",
+    "post-surgical rehabilitation": "utter_after_alarm_closing_surgery",
+}
+CLOSING_AFTER_ALARM_DEFAULT = "utter_after_alarm_closing"
+# Answers whose text invites booking have their own text after a possible emergency.
+AFTER_ALARM_TEXTS = {UNLISTED_RESPONSE: "utter_condition_unlisted_after_alarm"}
+# The reply keys of the red-flag tiers (clinic_assistant/triage/__init__.py: TIER_INTENTS)
+# and the possible emergency; here so that the action server and the evaluation need not
+# load the triage.
+RED_FLAG_ANSWERS = frozenset({"red_flag_emergency", "red_flag_same_day", "red_flag_crisis"})
+# A response value an action passes to ask for the response's text without its buttons
+# (clinic_assistant/rasa/nlg.py): an answer after a possible-emergency reply offers no
+# booking, which would say it can wait.
+WITHOUT_BUTTONS = "without_buttons"
+# Rasa's intent for a 911 alarm of the triage classifier alone on a message the bot also
+# understood (clinic_assistant/triage/__init__.py); the emergency reply comes first.
+POSSIBLE_EMERGENCY_INTENT = "red_flag_possible_emergency"
+EMERGENCY_INTENT = "red_flag_emergency"
+
+
+def answers_after_alarm(intent: Optional[str]) -> bool:
+    """Whether the answer of ``intent`` may follow the emergency reply when the triage
+    classifier alone raised the alarm: a condition answer or one of FAQ_AFTER_ALARM."""
+    return intent == CONDITION_INTENT or intent in FAQ_AFTER_ALARM
+
+
+def response_after_alarm(answer: str) -> str:
+    """The response that gives ``answer`` (an answer key) after a possible-emergency reply."""
+    condition = _condition_of(answer)
+    response = condition_response(condition) if condition else f"utter_{answer}"
+    return AFTER_ALARM_TEXTS.get(response, response)
+
+
+def _condition_of(answer: str) -> str:
+    """The condition of a ``condition/<condition>`` answer key, or ""."""
+    return answer.split("/", 1)[1] if answer.startswith("condition/") else ""
+
+
+def closing_after_alarm(answer: str) -> str:
+    """The response that closes an answer given after a possible-emergency reply."""
+    return CLOSING_AFTER_ALARM.get(_condition_of(answer), CLOSING_AFTER_ALARM_DEFAULT)
+
+
 def answer_key(parse: Mapping[str, Any]) -> str:
-    """The answer key for one parsed message (Rasa's parse result)."""
+    """The answer key for one parsed message (Rasa's parse result); for a possible
+    emergency, the emergency reply's (its answer follows: ``answer_after_alarm``)."""
     intent = (parse.get("intent") or {}).get("name") or ""
     if intent == CONDITION_INTENT:
         return f"condition/{condition_from_entities(parse.get('entities') or [])}"
+    if intent == POSSIBLE_EMERGENCY_INTENT:
+        return EMERGENCY_INTENT
     return intent
+
+
+def answer_after_alarm(parse: Mapping[str, Any]) -> Optional[str]:
+    """For a possible emergency, the answer key of what follows the emergency reply
+    (the message as the bot understood it, before the triage); otherwise None."""
+    if (parse.get("intent") or {}).get("name") != POSSIBLE_EMERGENCY_INTENT:
+        return None
+    understood = ((parse.get("triage") or {}).get("answer_after") or {}).get("name")
+    if not answers_after_alarm(understood):
+        return None
+    return answer_key({**parse, "intent": {"name": understood}})

@@ -21,6 +21,8 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from clinic_assistant.clinic.answers import POSSIBLE_EMERGENCY_INTENT, answers_after_alarm
+
 
 # The patient's own words, kept on the message when PatientTextGuard rewrites the text
 # that the rest of the pipeline sees.
@@ -156,7 +158,12 @@ class RedFlagTriage(GraphComponent):
     ``red_flag_same_day``, ``red_flag_crisis``) with confidence 1, the deciding category
     is added as a ``red_flag`` entity over the whole message, and the decision is kept on the
     message under ``triage`` for the conversation log. The rules then send that tier's
-    reply and nothing else, on every channel, whatever was going on.
+    reply and nothing else, on every channel, whatever was going on; except that an
+    unsure 911 alarm of the classifier alone in plain pain words
+    (``Assessment.answer_may_follow``) on a message the pipeline understood as an answer
+    it may give after it (``answers_after_alarm``) becomes ``red_flag_possible_emergency``
+    with that understanding kept under ``triage.answer_after``: the 911 reply, then the
+    answer (actions/after_alarm.py).
     """
 
     @staticmethod
@@ -191,7 +198,15 @@ class RedFlagTriage(GraphComponent):
             assessment = self._triage.assess(original)
             if not assessment.urgent:
                 continue
-            intent = {"name": assessment.intent, "confidence": 1.0}
+            understood = message.get(INTENT) or {}
+            answer_after = None
+            if assessment.answer_may_follow and answers_after_alarm(understood.get("name")):
+                # The classifier alone raised the alarm on a question or statement the bot
+                # understood: the emergency reply first, then that answer.
+                answer_after = {"name": understood["name"],
+                                "confidence": float(understood.get("confidence") or 0.0)}
+            intent = {"name": POSSIBLE_EMERGENCY_INTENT if answer_after else assessment.intent,
+                      "confidence": 1.0}
             ranking = [intent] + [
                 r for r in message.get(INTENT_RANKING_KEY, []) if r.get("name") != intent["name"]
             ]
@@ -208,6 +223,7 @@ class RedFlagTriage(GraphComponent):
                 "findings": [{"category": f.category, "tier": f.tier, "source": f.source,
                               "evidence": list(f.evidence)} for f in assessment.findings],
                 "classifier_score": round(assessment.classifier_score, 3),
+                **({"answer_after": answer_after} if answer_after else {}),
             }, add_to_output=True)
             # Rasa reads a leading "/" as an intent payload after the pipeline; the
             # patient's words (never a payload) go on, so nothing overrides the flag.

@@ -31,7 +31,12 @@ from typing import Any, Awaitable, Callable, Iterable, Optional
 
 import yaml
 
-from clinic_assistant.clinic.answers import CONDITION_INTENT, answer_key
+from clinic_assistant.clinic.answers import (
+    CONDITION_INTENT,
+    RED_FLAG_ANSWERS,
+    answer_after_alarm,
+    answer_key,
+)
 from clinic_assistant.clinic.context import with_context, without_acknowledgement
 
 Parser = Callable[[str], Awaitable[dict[str, Any]]]
@@ -69,6 +74,9 @@ class Prediction:
     answer: str
     confidence: float
     follow_up: bool = False  # a later turn of a conversation
+    # the answer that follows the emergency reply of a possible emergency (the triage's
+    # classifier alone, clinic_assistant.clinic.answers.answer_after_alarm), or None
+    then: Optional[str] = None
 
 
 @dataclass
@@ -81,9 +89,24 @@ class EvaluationSet:
 
 
 def answered_right(prediction: Prediction) -> bool:
+    """The patient got the expected answer: the reply, or the answer that follows the
+    emergency reply of a possible emergency (counted apart: ``unneeded emergency reply``)."""
     if prediction.example.answer == "out_of_scope":
         return prediction.answer in DECLINES
-    return prediction.answer == prediction.example.answer
+    return prediction.example.answer in (prediction.answer, prediction.then)
+
+
+def delivered(prediction: Prediction) -> str:
+    """The answer key a patient reads as the answer: the one after the emergency reply
+    of a possible emergency when the expected answer is that one, else the reply's."""
+    if prediction.then is not None and prediction.example.answer == prediction.then:
+        return prediction.then
+    return prediction.answer
+
+
+def unneeded_alarm(prediction: Prediction) -> bool:
+    """An emergency reply, alone or before the answer, to a message that needed none."""
+    return prediction.answer in RED_FLAG_ANSWERS and prediction.example.answer not in RED_FLAG_ANSWERS
 
 
 @dataclass
@@ -115,11 +138,15 @@ class Report:
         out_of_scope = [p for p in self.predictions if p.example.answer == "out_of_scope"]
         in_scope = [p for p in self.predictions if p.example.answer != "out_of_scope"]
         declined = (sum(p.answer in DECLINES for p in in_scope) / len(in_scope)) if in_scope else None
+        everyday = [p for p in self.predictions if p.example.answer not in RED_FLAG_ANSWERS]
+        alarms = (sum(map(unneeded_alarm, everyday)) / len(everyday)) if everyday else None
         return {
             "answer accuracy": (self.answer_accuracy, len(self.predictions)),
             **self.by_kind(),
             "out-of-scope declined": (self._rate(out_of_scope), len(out_of_scope)),
             "in-scope wrongly declined": (declined, len(in_scope)),
+            # an emergency reply the message did not need, alone or before its answer
+            "unneeded emergency reply": (alarms, len(everyday)),
         }
 
     def misses(self) -> list[Prediction]:
@@ -149,7 +176,8 @@ def load_examples(path: Path) -> list[Example]:
 def _prediction(example: Example, parsed: dict[str, Any], follow_up: bool = False) -> Prediction:
     intent = parsed.get("intent") or {}
     return Prediction(example=example, intent=str(intent.get("name") or ""), answer=answer_key(parsed),
-                      confidence=float(intent.get("confidence") or 0.0), follow_up=follow_up)
+                      confidence=float(intent.get("confidence") or 0.0), follow_up=follow_up,
+                      then=answer_after_alarm(parsed))
 
 
 async def evaluate(examples: Iterable[Example], parse: Parser) -> Report:
@@ -164,11 +192,16 @@ async def evaluate_set(evaluation_set: EvaluationSet, parse: Parser) -> Report:
     report = await evaluate(evaluation_set.messages, parse)
     for conversation in evaluation_set.conversations:
         previous: Optional[str] = None
+        alarmed = False  # an earlier turn got a red-flag reply: no answer follows another
         for number, turn in enumerate(conversation):
             parsed = await without_acknowledgement(await parse(turn.text), parse)
             parsed = await with_context(parsed, previous, parse)
-            report.predictions.append(_prediction(
-                turn if number else Example(turn.text, turn.answer, "question"), parsed, follow_up=number > 0))
+            prediction = _prediction(
+                turn if number else Example(turn.text, turn.answer, "question"), parsed, follow_up=number > 0)
+            if alarmed:  # as actions/after_alarm.py does
+                prediction.then = None
+            alarmed = alarmed or prediction.answer in RED_FLAG_ANSWERS
+            report.predictions.append(prediction)
             previous = turn.text
     return report
 
@@ -198,8 +231,9 @@ def format_report(report: Report, title: str, show_misses: bool = True) -> str:
         misses = report.misses()
         lines.append(f"  misses ({len(misses)}):")
         for p in misses:
+            then = f" then {p.then}" if p.then else ""
             lines.append(f"    [{'follow_up' if p.follow_up else p.example.kind}] {p.example.text!r}: "
-                         f"expected {p.example.answer}, got {p.answer} ({p.confidence:.2f})")
+                         f"expected {p.example.answer}, got {p.answer}{then} ({p.confidence:.2f})")
     return "\n".join(lines)
 
 

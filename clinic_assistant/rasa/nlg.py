@@ -28,6 +28,7 @@ from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 
 from clinic_assistant.clinic.answer_texts import current_texts
+from clinic_assistant.clinic.answers import WITHOUT_BUTTONS
 from clinic_assistant.clinic.details import live_profile
 from clinic_assistant.settings import PROJECT_ROOT, Settings
 
@@ -105,9 +106,12 @@ class LiveResponsesNLG(TemplatedNaturalLanguageGenerator):
             if texts != self.console_texts:
                 self._lay_over(dict(texts))
             kwargs = {**slots, **kwargs}
+        without_buttons = bool(kwargs.pop(WITHOUT_BUTTONS, False))
         message = await super().generate(utter_action, tracker, output_channel, **kwargs)
         if message and isinstance(message.get("text"), str):
             message["text"] = tidy(message["text"])
+        if message and without_buttons:
+            message.pop("buttons", None)
         return message
 
 

@@ -149,7 +149,7 @@ class RuleLayer:
 
     def _check(self, lexicon: dict[str, list[str]]) -> None:
         used = {c for cat in self.categories.values()
-                for c in [*(x for r in cat["rules"] for x in r["all"]),
+                for c in [*(x for r in cat["rules"] for x in [*r["all"], *r.get("unless", [])]),
                           *cat.get("upgrade", []), *cat.get("unless", [])]}
         missing = sorted(used - set(lexicon))
         if missing:
@@ -197,10 +197,15 @@ class RuleLayer:
             # nothing; medspaCy 1.3.1 misses that case (a one-sided overlap test), so
             # such modifiers are dropped here rather than by its pruning, which would
             # also drop a modifier that merely contains a concept ("since her stroke").
+            # Spans over the same words share their extension attributes in spaCy
+            # (keyed by character offsets, not label): "hurts" as chest_feeling gets the
+            # modifiers ConText gave "hurts" as leg_red_hot, so a rule's ``excluded``
+            # concepts are checked again here, per span.
             categories = {m.category for m in span._.modifiers
-                          if not any(t.start <= m.modifier_span[0] and m.modifier_span[1] <= t.end
-                                     and (m.modifier_span[1] - m.modifier_span[0]) < len(t)
-                                     for t in spans)}
+                          if m.allows(span.label_.upper()) and not any(
+                              t.start <= m.modifier_span[0] and m.modifier_span[1] <= t.end
+                              and (m.modifier_span[1] - m.modifier_span[0]) < len(t)
+                              for t in spans)}
             analysis.concepts.append(ConceptSpan(
                 span.label_, span.start, span.end, span.text,
                 negated="NEGATED_EXISTENCE" in categories,
@@ -254,6 +259,8 @@ class RuleLayer:
             if any(u in have for u in spec.get("unless", [])):
                 continue
             for rule in spec["rules"]:
+                if any(u in have for u in rule.get("unless", [])):
+                    continue
                 evidence = _combination(have, rule["all"], rule.get("near"))
                 if evidence is None:
                     continue

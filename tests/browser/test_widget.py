@@ -163,6 +163,29 @@ def test_urgent_replies_stand_out_and_are_announced_at_once(
     assert page.locator(".msg.bot:not(.urgent)").count() == 1  # the first-contact line
 
 
+def test_a_possible_emergency_keeps_the_911_reply_first_and_both_urgent_lines_are_heard(
+    page: Any, expected_text: Callable[[str], str]
+) -> None:
+    """The classifier alone raised the alarm on an everyday statement
+    (tests/test_possible_emergency.py): 911 reply, general information, closing 911 line."""
+    open_chat(page)
+    ask(page, "pain shoots from my bum down the back of my right leg")
+    urgent = page.locator(".msg.urgent .text")
+    expect(urgent).to_have_count(2)
+    expect(urgent.first).to_have_text(expected_text("utter_red_flag_emergency"))
+    expect(urgent.last).to_have_text(expected_text("utter_after_alarm_closing_nerve"))
+    settled(page)
+    texts = shown_messages(page)
+    assert texts.index(expected_text("utter_red_flag_emergency")) < texts.index(
+        expected_text("utter_condition_sciatica"))
+    # the closing line does not replace the emergency reply before a screen reader reads it
+    region = page.locator("[aria-live=assertive]")
+    expect(region).to_contain_text("Please call 911 now")
+    expect(region).to_contain_text("weakness in both legs")
+    # no booking button after a possible emergency
+    expect(page.get_by_role("group", name="Suggested replies").get_by_role("button")).to_have_count(0)
+
+
 def test_a_handoff_switches_the_header_to_clinic_staff(page: Any) -> None:
     open_chat(page)
     expect(page.locator(".subtitle")).to_have_text("Automated assistant")

@@ -40,6 +40,10 @@ export class ChatWidget {
   private readonly announcer: HTMLElement;
   private readonly urgentAnnouncer: HTMLElement;
   private readonly pendingItems = new Map<string, HTMLLIElement>();
+  // What each live region has said since the patient's last message: the replies of one
+  // turn are read together, so a later reply (a closing safety line after an emergency
+  // reply) never replaces an earlier one before it is heard.
+  private readonly spoken = new Map<HTMLElement, string[]>();
   private readonly badge: HTMLElement;
   private readonly launcherLabel: string;
   private unread = 0;
@@ -282,6 +286,7 @@ export class ChatWidget {
   }
 
   private addPending(item: Outgoing): void {
+    this.spoken.clear(); // a new turn: its replies are announced afresh
     const li = this.bubble("user", item.shown);
     li.classList.add("pending", "queued");
     li.append(el("span", { class: "status" }, "Sending…"));
@@ -397,9 +402,11 @@ export class ChatWidget {
 
   private announce(text: string, urgent: boolean): void {
     const region = urgent ? this.urgentAnnouncer : this.announcer;
+    const said = [...(this.spoken.get(region) ?? []), `${urgent ? "Urgent. " : ""}${text}`];
+    this.spoken.set(region, said);
     region.textContent = "";
     // a fresh text node makes screen readers read the same words again
-    window.setTimeout(() => (region.textContent = `${urgent ? "Urgent. " : ""}${text}`), 50);
+    window.setTimeout(() => (region.textContent = said.join(" ")), 50);
   }
 
   private showState(state: ConnectionState): void {
