@@ -25,6 +25,9 @@ def entities(nlp: Any, text: str) -> set[tuple[str, str]]:
         ("My jaw keeps CLICKING when I chew", "TMJ dysfunction"),
         ("I grind my teeth at night", "TMJ dysfunction"),
         ("pain that radiates down into my foot", "sciatica and nerve pain"),
+        # where the pain starts, then how far down it goes (up to five words each)
+        ("Pain shoots from my bum all the way down the back of my right leg", "sciatica and nerve pain"),
+        ("the pain runs from my lower back right down into my calf", "sciatica and nerve pain"),
         ("i think it's a pinched nerve", "sciatica and nerve pain"),
         ("siatica", "sciatica and nerve pain"),
         ("fibromialgia", "fibromyalgia"),

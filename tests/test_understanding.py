@@ -139,6 +139,34 @@ def test_a_follow_up_the_classifier_answers_keeps_its_own_answer() -> None:
     assert answer_key(resolved) == "condition/sports injury"
 
 
+def test_an_unsure_follow_up_takes_a_third_answer_from_the_two_read_together() -> None:
+    import asyncio
+
+    from clinic_assistant.clinic.context import with_context
+
+    previous = "does needling improve blood flow?"
+
+    def reads(together: str, previous_alone: str) -> Callable[[str], Any]:
+        async def reparse(text: str) -> dict[str, Any]:
+            name = previous_alone if text == previous else together
+            return _parsed(text, name, 0.9)
+        return reparse
+
+    own = _parsed("why does that matter?", "faq_how_it_works", 0.34)
+    taken = asyncio.run(with_context(own, previous, reads("faq_why_circulation_matters",
+                                                          "faq_blood_circulation")))
+    assert taken["intent"]["name"] == "faq_why_circulation_matters"
+    assert taken["text"] == "why does that matter?" and taken["context"] == {"previous": previous}
+    # not when together they only give the previous message's own answer again
+    again = asyncio.run(with_context(own, previous, reads("faq_blood_circulation",
+                                                          "faq_blood_circulation")))
+    assert again == own
+    # nor when the message is sure enough alone
+    sure = _parsed("why does that matter?", "faq_how_it_works", 0.6)
+    assert asyncio.run(with_context(sure, previous, reads("faq_why_circulation_matters",
+                                                          "faq_blood_circulation"))) == sure
+
+
 def test_an_opening_ok_is_read_past_when_the_rest_answers_better() -> None:
     import asyncio
 
@@ -204,3 +232,37 @@ def test_a_contact_field_answer_that_reads_like_call_me_stays_the_answer() -> No
     assert as_form_answer(_parsed("can I talk to a person", "request_human", 0.9),
                           "booking_form", "booking_contact")["intent"]["name"] == "request_human"
     assert as_form_answer(parse, "booking_form", "booking_name")["intent"]["name"] == "request_human"
+
+
+@pytest.mark.parametrize("previous, follow_up, expected", [
+    ("Will I be sore after the needling?", "what should I do for it?", "aftercare instructions"),
+    ("Will I be sore after the needling?", "for how long usually?", "for a day or two"),
+    ("Do you do IMS?", "how is that different from dry needling?", "intramuscular stimulation"),
+])
+def test_a_follow_up_that_refers_back_gets_the_previous_topics_answer(
+        bot: Bot, previous: str, follow_up: str, expected: str) -> None:
+    sender = new_sender()
+    bot.send(sender, previous)
+    replies = texts(bot.send(sender, follow_up))
+    assert any(expected in text for text in replies), replies
+
+
+def test_words_that_refer_back_need_the_previous_topic() -> None:
+    import asyncio
+
+    from clinic_assistant.clinic.context import with_context
+
+    def previous_reads(name: str) -> Callable[[str], Any]:
+        async def reparse(text: str) -> dict[str, Any]:
+            return _parsed(text, name, 0.95)
+        return reparse
+
+    own = _parsed("what should I do for it?", "faq_medical_advice", 0.7)
+    after_soreness = asyncio.run(with_context(own, "will I be sore after?", previous_reads("faq_soreness_after")))
+    assert after_soreness["intent"]["name"] == "faq_aftercare"
+    assert after_soreness["context"]["continues"] == "faq_soreness_after"
+    # after a pain of the patient's own, it stays a question for a doctor
+    assert asyncio.run(with_context(own, "my back hurts", previous_reads("ask_condition"))) == own
+    # nor without the words that refer back
+    plain = _parsed("should I take ibuprofen?", "faq_medical_advice", 0.9)
+    assert asyncio.run(with_context(plain, "will I be sore after?", previous_reads("faq_soreness_after"))) == plain

@@ -4,7 +4,9 @@
 the latest message of the same session is known, such a message is read again
 together with it ("what are your hours" + "and weekends?"); if that reading is
 confident about an answer, it is used. "Would it help that too?" names no condition:
-it takes the previous message's. The message keeps its own words and entities (a condition it
+it takes the previous message's. "What should I do for it?" after a question about
+soreness after needling asks about aftercare (``_CONTINUATIONS``: words that refer back
+to the previous message's topic). The message keeps its own words and entities (a condition it
 names wins over the previous one's). Used by the Rasa server on every channel
 (clinic_assistant/rasa/patches.py) and by the evaluation (clinic_assistant/rasa/evaluation.py),
 so what is measured is what patients get.
@@ -17,6 +19,7 @@ from typing import Any, Awaitable, Callable, Iterable, Optional
 from clinic_assistant.clinic.answers import CONDITION_INTENT
 
 MAX_WORDS = 8  # a follow-up is short; a long message stands on its own
+UNSURE_ANSWER = 0.5  # below this, a short answered message may take its answer from context
 UNSURE_INTENTS = frozenset({"nlu_fallback", "out_of_scope", "unclear"})
 CONFIDENT = 0.6
 CONDITION_ENTITIES = ("condition", "other_condition", "body_part")
@@ -63,17 +66,78 @@ def previous_user_text(events: Iterable[Any]) -> Optional[str]:
     return None
 
 
+def unsure_answer(parse: dict[str, Any]) -> bool:
+    """A short message the classifier answers, but less than UNSURE_ANSWER sure."""
+    name, confidence = _intent(parse)
+    words = re.findall(r"\w+", parse.get("text") or "")
+    return (bool(words) and len(words) <= MAX_WORDS and confidence < UNSURE_ANSWER
+            and _answers(name) and not (parse.get("text") or "").startswith("/"))
+
+
+def _answers(name: str) -> bool:
+    return name.startswith("faq_") or name == CONDITION_INTENT
+
+
+# Follow-ups whose answer is the previous message's topic, said in words another answer
+# owns when they stand alone: (the previous message's answers, this message's own
+# answers, the words that refer back) -> the answer. "Is that the same as dry
+# needling?" after a question about IMS asks about IMS; "what should I do for it?" after
+# one about soreness asks what to do after needling (aftercare), not for medical advice;
+# "for how long usually?" after it asks how long the soreness lasts.
+_CONTINUATIONS: tuple[tuple[frozenset[str], frozenset[str], re.Pattern[str], str], ...] = (
+    (frozenset({"faq_ims"}), frozenset({"faq_what_is_dry_needling", "faq_how_it_works"}),
+     re.compile(r"\b(same|different|differ|difference|compare[sd]?|vs|versus)\b", re.I), "faq_ims"),
+    (frozenset({"faq_soreness_after", "faq_session_what_happens", "faq_aftercare"}),
+     frozenset({"faq_medical_advice", "faq_number_of_sessions", "faq_session_what_happens"}),
+     re.compile(r"\b(do|doing)\b.*\b(for|about|with) (it|that|this|them)\b"
+                r"|\banything (i|we) (should|need|have)\b"
+                r"|\bonce (i|it|it's|its|it is|we|the session)\b.*\b(leave|left|done|home|over|finished)\b", re.I),
+     "faq_aftercare"),
+    (frozenset({"faq_soreness_after"}), frozenset({"faq_number_of_sessions", "faq_treatment_plan"}),
+     re.compile(r"\bhow long\b", re.I), "faq_soreness_after"),
+)
+_CONTINUED_OWN = frozenset().union(*(own for _, own, _, _ in _CONTINUATIONS))
+
+
+async def _continued(parse: dict[str, Any], previous: str, reparse: Reparse) -> Optional[dict[str, Any]]:
+    """``parse`` answered as a follow-up of _CONTINUATIONS, or None."""
+    own, _ = _intent(parse)
+    text = parse.get("text") or ""
+    words = re.findall(r"\w+", text)
+    if own not in _CONTINUED_OWN or not words or len(words) > MAX_WORDS:
+        return None
+    rows = [row for row in _CONTINUATIONS if own in row[1] and row[2].search(text)]
+    if not rows:
+        return None
+    before, _ = _intent(await reparse(previous))
+    for previous_answers, _, _, answer in rows:
+        if before in previous_answers and answer != own:
+            chosen = {"name": answer, "confidence": 1.0}
+            return {**parse, "intent": chosen, "intent_ranking": [chosen],
+                    "context": {"previous": previous, "continues": before}}
+    return None
+
+
 async def with_context(parse: dict[str, Any], previous: Optional[str], reparse: Reparse) -> dict[str, Any]:
     """``parse`` re-read with the previous message when it is a follow-up that the
     two together answer with confidence; otherwise ``parse`` unchanged.
 
-    Only a message that alone would be declined takes its answer from the two read
-    together. A message the classifier answers keeps its own answer even when unsure:
-    read together, the previous message's topic dominates, and on the dev sets that
-    turned "how soon could I get in?" (after a question about a knee sprain) into the
-    knee answer, and "why does that even matter?" into the previous answer again."""
-    if not previous or not needs_context(parse):
+    A message that alone would be declined takes its answer from the two read together.
+    A short message the classifier answers but is unsure of (``unsure_answer``) takes it
+    only when the two together give a third answer, neither its own nor the previous
+    message's: read together, the previous message's topic tends to dominate, and on
+    the dev sets that turned "how soon could I get in?" (after a question about a knee
+    sprain) into the knee answer. With that condition, "why does that matter?" after a
+    question about blood flow, and "like what kind of stretches?" after one about
+    aftercare, were the two follow-ups of the dev sets that changed, both to the right
+    answer (threshold 0.5; 0.65 changed the same two)."""
+    if not previous:
         return parse
+    continued = await _continued(parse, previous, reparse)
+    if continued is not None:
+        return continued
+    if not needs_context(parse):
+        return await _unsure_with_context(parse, previous, reparse) if unsure_answer(parse) else parse
     combined = await reparse(f"{previous.rstrip(' ?.!')}, {parse.get('text') or ''}")
     name, confidence = _intent(combined)
     own, _ = _intent(parse)
@@ -94,6 +158,22 @@ async def with_context(parse: dict[str, Any], previous: Optional[str], reparse: 
         if name == CONDITION_INTENT and not _names_condition(parse):
             resolved["entities"] = list(parse.get("entities") or []) + _carried(combined)
     resolved["context"] = {"previous": previous}
+    return resolved
+
+
+async def _unsure_with_context(parse: dict[str, Any], previous: str, reparse: Reparse) -> dict[str, Any]:
+    own, _ = _intent(parse)
+    combined = await reparse(f"{previous.rstrip(' ?.!')}, {parse.get('text') or ''}")
+    name, confidence = _intent(combined)
+    if confidence < CONFIDENT or not _answers(name) or name == own:
+        return parse
+    if _intent(await reparse(previous))[0] == name:
+        return parse  # the previous message's own answer again
+    resolved = {**parse, "intent": dict(combined["intent"]),
+                "intent_ranking": combined.get("intent_ranking") or [combined["intent"]],
+                "context": {"previous": previous}}
+    if name == CONDITION_INTENT and not _names_condition(parse):
+        resolved["entities"] = list(parse.get("entities") or []) + _carried(combined)
     return resolved
 
 
