@@ -19,6 +19,12 @@ from typing import Any, Awaitable, Callable, Iterable, Optional
 from clinic_assistant.clinic.answers import CONDITION_INTENT
 
 MAX_WORDS = 8  # a follow-up is short; a long message stands on its own
+# ... unless it says that it refers back: "my dad has the same thing, would it work for
+# him too", "my daughter gets them too, she's 16, would it help her as well?"
+MAX_WORDS_REFERRING_BACK = 16
+MAX_WORDS_CONTINUED = 12  # a follow-up of _CONTINUATIONS (below)
+_REFERS_BACK = re.compile(r"\b(too|as well|also|the same|same thing|same problem|same issue"
+                          r"|him|her|them|those|that one|this one)\b", re.I)
 UNSURE_ANSWER = 0.5  # below this, a short answered message may take its answer from context
 UNSURE_INTENTS = frozenset({"nlu_fallback", "out_of_scope", "unclear"})
 CONFIDENT = 0.6
@@ -42,12 +48,20 @@ def _carried(combined: dict[str, Any]) -> list[dict[str, Any]]:
             for e in combined.get("entities") or [] if e.get("entity") in CONDITION_ENTITIES]
 
 
+def _short_or_referring_back(text: str, limit: int = MAX_WORDS) -> bool:
+    """Up to ``limit`` words, or up to MAX_WORDS_REFERRING_BACK with words that refer back."""
+    words = re.findall(r"\w+", text)
+    if not words or text.startswith("/"):
+        return False
+    return len(words) <= limit or (len(words) <= MAX_WORDS_REFERRING_BACK and bool(_REFERS_BACK.search(text)))
+
+
 def needs_context(parse: dict[str, Any]) -> bool:
     """A short message that alone is declined ("and weekends?"), or that asks about a
-    condition without naming one ("would it help that?")."""
+    condition without naming one ("would it help that?"); longer when it says it refers
+    back ("my dad has the same thing, would it work for him too")."""
     name, _ = _intent(parse)
-    words = re.findall(r"\w+", parse.get("text") or "")
-    if not words or len(words) > MAX_WORDS or (parse.get("text") or "").startswith("/"):
+    if not _short_or_referring_back(parse.get("text") or ""):
         return False
     return name in UNSURE_INTENTS or (name == CONDITION_INTENT and not _names_condition(parse))
 
@@ -95,6 +109,14 @@ _CONTINUATIONS: tuple[tuple[frozenset[str], frozenset[str], re.Pattern[str], str
      "faq_aftercare"),
     (frozenset({"faq_soreness_after"}), frozenset({"faq_number_of_sessions", "faq_treatment_plan"}),
      re.compile(r"\bhow long\b", re.I), "faq_soreness_after"),
+    # "how?" / "how does it do that?" after what it helps: how it works
+    (frozenset({CONDITION_INTENT, "faq_pain_relief", "faq_mobility", "faq_inflammation",
+                "faq_healing_recovery", "faq_conditions_overview", "faq_treatment_plan"}),
+     UNSURE_INTENTS | {"faq_what_is_dry_needling", "faq_medical_advice"},
+     re.compile(r"^\W*(?:(?:but|and|ok|okay|so|really)\W+)?how(?:\s+(?:so|exactly|come|tho|though)"
+                r"|\s+(?:does|would|will|do)\s+(?:it|that|this|they|the needles?|needling)"
+                r"(?:\s+(?:work|help|do that|do it|do))?)?\W*$", re.I),
+     "faq_how_it_works"),
 )
 _CONTINUED_OWN = frozenset().union(*(own for _, own, _, _ in _CONTINUATIONS))
 
@@ -104,7 +126,8 @@ async def _continued(parse: dict[str, Any], previous: str, reparse: Reparse) -> 
     own, _ = _intent(parse)
     text = parse.get("text") or ""
     words = re.findall(r"\w+", text)
-    if own not in _CONTINUED_OWN or not words or len(words) > MAX_WORDS:
+    # the rows' words refer back themselves: "and once it's done, anything I need to do?"
+    if own not in _CONTINUED_OWN or not words or len(words) > MAX_WORDS_CONTINUED:
         return None
     rows = [row for row in _CONTINUATIONS if own in row[1] and row[2].search(text)]
     if not rows:
