@@ -287,7 +287,7 @@ _SHORTCUTS = {
     "appt": "appointment", "appts": "appointments", "hrs": "hours", "dr": "doctor",
     "physio's": "physio", "im": "i'm", "dont": "don't", "cant": "can't", "wont": "won't",
     "doesnt": "doesn't", "isnt": "isn't", "whats": "what's", "hows": "how's",
-    "wut's": "what's", "wat's": "what's", "wats": "what's", "blu": "blue", "hav": "have",
+    "wut's": "what's", "wat's": "what's", "wats": "what's", "thats": "that's", "blu": "blue", "hav": "have",
     "hv": "have", "nmbr": "number", "cya": "see you", "abt": "about", "rly": "really",
     "sry": "sorry", "nvm": "never mind", "tho": "though", "wrk": "work", "wk": "week",
     "wks": "weeks", "wknd": "weekend", "wkend": "weekend", "tues": "tuesday",
@@ -320,7 +320,7 @@ class ClinicSpeller(GraphComponent):
         from clinic_assistant.triage.spelling import Speller
 
         self._storage, self._resource = model_storage, resource
-        self._speller = Speller(vocabulary, counts=vocabulary)
+        self._speller = Speller(vocabulary, counts=vocabulary, rare_typos=True)
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,

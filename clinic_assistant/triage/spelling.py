@@ -79,25 +79,52 @@ def normalise(text: str) -> str:
     return text
 
 
+RARE_COUNT = 2  # see Speller(rare_typos=True)
+RARE_FACTOR = 20
+
+
 class Speller:
     """Corrects misspellings of lexicon words; leaves every English word alone."""
 
-    def __init__(self, lexicon_words: Iterable[str], counts: Optional[Mapping[str, int]] = None):
+    def __init__(self, lexicon_words: Iterable[str], counts: Optional[Mapping[str, int]] = None,
+                 rare_typos: bool = False):
         """``counts``: how often each word occurs (the most frequent of equally close
-        words wins: "needeling" -> "needling", not a rarer misspelling in the data)."""
+        words wins: "needeling" -> "needling", not a rarer misspelling in the data).
+        ``rare_typos``: a word of the vocabulary seen at most RARE_COUNT times, not
+        English, one edit from a word seen at least RARE_FACTOR times as often, is a
+        misspelling too: the training data has typos on purpose ("neeedling"), and a
+        patient's same typo reads better as the word it misspells."""
         self._lexicon = {w for w in lexicon_words if w.isalpha()}
+        self._counts = dict(counts or {})
+        self._rare_typos = rare_typos
         self._symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
         for word in self._lexicon:
-            self._symspell.create_dictionary_entry(word, (counts or {}).get(word, 1))
+            self._symspell.create_dictionary_entry(word, self._counts.get(word, 1))
         self._english = english_words()
         self._cache: dict[str, str] = {}
 
     def correct_word(self, word: str) -> str:
-        if len(word) < 4 or word in self._lexicon or word in self._english:
+        if len(word) < 4 or word in self._english:
             return word
+        if word in self._lexicon:
+            if not self._rare_typos or self._counts.get(word, 0) > RARE_COUNT:
+                return word
+            if word not in self._cache:
+                self._cache[word] = self._rare_lookup(word)
+            return self._cache[word]
         if word not in self._cache:
             self._cache[word] = self._lookup(word)
         return self._cache[word]
+
+    def _rare_lookup(self, word: str) -> str:
+        """A rare vocabulary word's much more frequent neighbour one edit away, or itself."""
+        own = self._counts.get(word, 1)
+        suggestions = self._symspell.lookup(word, Verbosity.ALL, max_edit_distance=1)
+        terms = [s for s in suggestions if s.term != word and s.term[0] == word[0]
+                 and s.count >= RARE_FACTOR * own and s.term.isalpha()]
+        if len(word) == 4:
+            terms = [s for s in terms if sorted(s.term) == sorted(word)]
+        return max(terms, key=lambda s: s.count).term if terms else word
 
     def _lookup(self, word: str) -> str:
         distance = 2 if len(word) >= 10 else 1
