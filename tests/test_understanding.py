@@ -266,3 +266,73 @@ def test_words_that_refer_back_need_the_previous_topic() -> None:
     # nor without the words that refer back
     plain = _parsed("should I take ibuprofen?", "faq_medical_advice", 0.9)
     assert asyncio.run(with_context(plain, "will I be sore after?", previous_reads("faq_soreness_after"))) == plain
+
+
+def test_a_longer_follow_up_that_says_it_refers_back_takes_the_previous_condition() -> None:
+    import asyncio
+
+    from clinic_assistant.clinic.context import with_context
+
+    sciatica = {"entity": "condition", "value": "sciatica and nerve pain"}
+    together = _reread(_parsed("", "ask_condition", 1.0, [sciatica]))
+    previous = "sciatic pain down my butt and leg for about a month now"
+    # 11 words, declined alone: "the same thing" and "too" refer back
+    dad = _parsed("my dad has the same thing, would it work for him too", "out_of_scope", 0.66)
+    assert answer_key(asyncio.run(with_context(dad, previous, together))) == "condition/sciatica and nerve pain"
+    # as long, with nothing that refers back, it stands on its own
+    alone = _parsed("do you sell the orthotics that the podiatrist down the road sells", "out_of_scope", 0.66)
+    assert asyncio.run(with_context(alone, previous, together)) == alone
+    # and never past 16 words
+    long = _parsed("my dad has the same thing and he has had it for years and years and it "
+                   "never gets better, would it work for him too", "out_of_scope", 0.66)
+    assert asyncio.run(with_context(long, previous, together)) == long
+
+
+@pytest.mark.parametrize("follow_up, expected", [
+    ("how?", "faq_how_it_works"),
+    ("but how does it do that?", "faq_how_it_works"),
+    ("how long?", "out_of_scope"),  # not a "how?" of how it works
+])
+def test_how_after_what_it_helps_asks_how_it_works(follow_up: str, expected: str) -> None:
+    import asyncio
+
+    from clinic_assistant.clinic.context import with_context
+
+    async def reparse(text: str) -> dict[str, Any]:
+        return _parsed(text, "faq_pain_relief" if text == "does dry needling help with pain" else "out_of_scope", 0.9)
+
+    own = _parsed(follow_up, "out_of_scope", 0.2)
+    resolved = asyncio.run(with_context(own, "does dry needling help with pain", reparse))
+    assert resolved["intent"]["name"] == expected
+
+
+@pytest.mark.parametrize("text, answer", [
+    # a statement about a condition, not about the time after a treatment
+    ("I get headaches that drive me up the wall after night shifts", "condition/headaches and migraines"),
+    ("lower back gets stiff and achy after a day on the combine and never really lets go",
+     "condition/chronic muscle pain"),
+    # ... unless a treatment, or the time after one, is named
+    ("is my shoulder supposed to ache the day after needling?", "faq_soreness_after"),
+    # naming one condition of the page gets its answer, not the list of all of them
+    ("can dry needling help with sports injuries", "condition/sports injury"),
+    ("tension in my neck and shoulders from stress", "condition/chronic muscle pain"),
+    ("hurt my shoulder at the gym, think I strained it", "condition/sports injury"),
+    # how serious a symptom is: the bot says it can't tell, and who can
+    ("my knee has been sore for a month, is that something serious?", "faq_medical_advice"),
+    ("is it bad that my neck still hurts after six weeks?", "faq_medical_advice"),
+    ("do you take blue cross", "faq_insurance"),
+])
+def test_what_a_message_names_decides_between_close_answers(nlu_agent: Any, text: str, answer: str) -> None:
+    assert answer_key(parse(nlu_agent, text)) == answer
+
+
+def test_a_rare_typo_of_the_training_data_is_read_as_the_word_it_misspells() -> None:
+    from clinic_assistant.triage.spelling import Speller
+
+    counts = {"needling": 475, "neeedling": 1, "traps": 2, "trap": 3, "session": 40, "sesion": 1}
+    speller = Speller(counts, counts=counts, rare_typos=True)
+    assert speller.correct_word("neeedling") == "needling"
+    assert speller.correct_word("sesion") == "session"
+    assert speller.correct_word("traps") == "traps"  # its neighbour is not much more frequent
+    # the triage's speller leaves the lexicon's own words alone
+    assert Speller(counts, counts=counts).correct_word("neeedling") == "neeedling"

@@ -377,6 +377,21 @@ class ClinicSpeller(GraphComponent):
         return messages
 
 
+# A treatment, or the time after one, named in a message ("sore after my session", "the
+# day after", "is that normal afterwards?"): soreness or aftercare after needling.
+_TREATMENT_WORDS = re.compile(
+    r"\b(needl\w*|sessions?|treatments?|treated|appointments?|appts?|visits?|physio\w*|ims|therapy"
+    r"|therapist|massage|acupuncture)\b|\bafter(wards?)?\W*$|\bafter (it|that|this|them)\b"
+    r"|\b(day|night|morning) after\b|\bnext (day|morning)\b", re.I)
+# Asking how serious a symptom is, or whether it will pass: medical advice, which the bot
+# does not give (it says so and points to a doctor, a pharmacist or Health Link).
+_HOW_SERIOUS = re.compile(
+    r"\b(is|could|would|might)\s+(it|that|this)\s+(be\s+)?(something\s+)?(serious|worrying|concerning)\b"
+    r"|\b(it|that)'?s\s+something\s+serious\b|\bthink\s+(it|that)'?s\s+serious\b|\bis it bad that\b"
+    r"|\bwill (it|that|this) (pass|go away|get better) on its own\b"
+    r"|\bor will it pass\b", re.I)
+
+
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )
@@ -391,7 +406,8 @@ class ConditionStatementResolver(GraphComponent):
     ``other_condition`` entity (or a ``body_part`` with a complaint word) and the top
     intent is below ``prefer_entity_below``, or is one of ``weak_intents``
     (out of scope, unclear), the intent becomes ``ask_condition`` with
-    ``assigned_confidence``. ``prefer_entity_below`` is chosen by cross-validation on
+    ``assigned_confidence``. A question about every condition (``overview_intents``)
+    that names exactly one condition of the page gets that condition's answer. ``prefer_entity_below`` is chosen by cross-validation on
     the training data (bench/accuracy.py), never on the test set.
     """
 
@@ -402,6 +418,15 @@ class ConditionStatementResolver(GraphComponent):
             "prefer_entity_below": 0.6,
             "assigned_confidence": 0.9,
             "weak_intents": ["out_of_scope", "unclear", "nlu_fallback"],
+            # answers about every condition at once: a message that names one listed
+            # condition ("can dry needling help with sports injuries") gets its answer
+            "overview_intents": ["faq_conditions_overview"],
+            # answers about the time after a treatment: a statement that names a condition
+            # and no treatment ("my back gets stiff after long hauls in the truck",
+            # "headaches after night shifts") is about the condition
+            "after_treatment_intents": ["faq_soreness_after", "faq_aftercare"],
+            # asking how serious a symptom is, or whether it will pass (_HOW_SERIOUS)
+            "how_serious_intent": "faq_medical_advice",
             # a body part alone is a complaint only with one of these words
             "complaint_words": [
                 "pain", "painful", "sore", "soreness", "ache", "aches", "aching", "achy", "hurt",
@@ -416,6 +441,8 @@ class ConditionStatementResolver(GraphComponent):
         self.config = config
         self._complaint = set(config["complaint_words"])
         self._weak = set(config["weak_intents"])
+        self._overview = set(config["overview_intents"])
+        self._after_treatment = set(config["after_treatment_intents"])
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -434,12 +461,31 @@ class ConditionStatementResolver(GraphComponent):
             return bool(words & self._complaint)
         return False
 
+    @staticmethod
+    def one_listed_condition(message: Message) -> bool:
+        """Exactly one condition of the clinic's page is named, and no other condition."""
+        entities = message.get(ENTITIES) or []
+        listed = {e.get("value") for e in entities if e.get("entity") == "condition"}
+        return len(listed) == 1 and not any(e.get("entity") == "other_condition" for e in entities)
+
     def process(self, messages: List[Message]) -> List[Message]:
         target = self.config["condition_intent"]
         for message in messages:
             intent = message.get(INTENT) or {}
             name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
+            if _HOW_SERIOUS.search(message.get(TEXT) or ""):
+                # "my back has ached for three weeks, is that something serious?" asks how
+                # serious a symptom is: the answer says the bot can't tell and who can
+                _choose_intent(message, self.config["how_serious_intent"],
+                               max(confidence, float(self.config["assigned_confidence"])))
+                continue
             if not self.names_a_condition(message):
+                continue
+            if name in self._overview and self.one_listed_condition(message):
+                _choose_intent(message, target, confidence)
+                continue
+            if name in self._after_treatment and not _TREATMENT_WORDS.search(message.get(TEXT) or ""):
+                _choose_intent(message, target, max(confidence, float(self.config["assigned_confidence"])))
                 continue
             if name != target and name not in self._weak and confidence >= self.config["prefer_entity_below"]:
                 continue
