@@ -190,7 +190,7 @@ async def _unsure_with_context(parse: dict[str, Any], previous: str, reparse: Re
     name, confidence = _intent(combined)
     if confidence < CONFIDENT or not _answers(name) or name == own:
         return parse
-    if _intent(await reparse(previous))[0] == name:
+    if _intent(await reparse(previous))[0] == name and not _nearly_tied(parse, name):
         return parse  # the previous message's own answer again
     resolved = {**parse, "intent": dict(combined["intent"]),
                 "intent_ranking": combined.get("intent_ranking") or [combined["intent"]],
@@ -198,6 +198,18 @@ async def _unsure_with_context(parse: dict[str, Any], previous: str, reparse: Re
     if name == CONDITION_INTENT and not _names_condition(parse):
         resolved["entities"] = list(parse.get("entities") or []) + _carried(combined)
     return resolved
+
+
+TIE = 0.05  # "same on saturday?": hours 0.31, availability 0.31, out of scope 0.30
+
+
+def _nearly_tied(parse: dict[str, Any], name: str) -> bool:
+    """Whether ``name`` is among the message's own answers within TIE of its first: then
+    the previous message's topic breaks the tie ("what are your hours" + "same on
+    saturday?"), where otherwise it would only repeat itself."""
+    _, confidence = _intent(parse)
+    return any(r.get("name") == name and float(r.get("confidence") or 0.0) >= confidence - TIE
+               for r in (parse.get("intent_ranking") or [])[:3])
 
 
 # "ok", "sounds good", "good to know, thanks": words that acknowledge the previous reply
