@@ -321,6 +321,12 @@ def test_how_after_what_it_helps_asks_how_it_works(follow_up: str, expected: str
     ("my knee has been sore for a month, is that something serious?", "faq_medical_advice"),
     ("is it bad that my neck still hurts after six weeks?", "faq_medical_advice"),
     ("do you take blue cross", "faq_insurance"),
+    # asking to book in so many words is a booking, whatever the visit is for
+    ("Can I make an appointment for my daughter? Her jaw clicks all the time", "request_booking"),
+    ("I'd like to book my dad in for his sciatica", "request_booking"),
+    # dry needling compared with acupuncture, said with "it" (offering acupuncture is out of scope)
+    ("is it kind of like acupuncture?", "faq_what_is_dry_needling"),
+    ("do you do acupuncture", "out_of_scope"),
 ])
 def test_what_a_message_names_decides_between_close_answers(nlu_agent: Any, text: str, answer: str) -> None:
     assert answer_key(parse(nlu_agent, text)) == answer
@@ -336,3 +342,23 @@ def test_a_rare_typo_of_the_training_data_is_read_as_the_word_it_misspells() -> 
     assert speller.correct_word("traps") == "traps"  # its neighbour is not much more frequent
     # the triage's speller leaves the lexicon's own words alone
     assert Speller(counts, counts=counts).correct_word("neeedling") == "neeedling"
+
+
+def test_the_previous_topic_breaks_a_near_tie() -> None:
+    import asyncio
+
+    from clinic_assistant.clinic.context import with_context
+
+    async def hours(text: str) -> dict[str, Any]:
+        return _parsed(text, "faq_hours", 0.99)
+
+    own = _parsed("same on saturday?", "faq_availability", 0.31)
+    own["intent_ranking"] = [{"name": "faq_availability", "confidence": 0.31},
+                             {"name": "faq_hours", "confidence": 0.31},
+                             {"name": "out_of_scope", "confidence": 0.30}]
+    assert asyncio.run(with_context(own, "what are your hours", hours))["intent"]["name"] == "faq_hours"
+    # far from a tie, the previous message's answer is not taken again
+    apart = {**own, "intent_ranking": [{"name": "faq_availability", "confidence": 0.45},
+                                       {"name": "faq_hours", "confidence": 0.2}]}
+    apart["intent"] = {"name": "faq_availability", "confidence": 0.45}
+    assert asyncio.run(with_context(apart, "what are your hours", hours)) == apart

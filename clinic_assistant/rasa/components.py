@@ -383,6 +383,13 @@ _TREATMENT_WORDS = re.compile(
     r"\b(needl\w*|sessions?|treatments?|treated|appointments?|appts?|visits?|physio\w*|ims|therapy"
     r"|therapist|massage|acupuncture)\b|\bafter(wards?)?\W*$|\bafter (it|that|this|them)\b"
     r"|\b(day|night|morning) after\b|\bnext (day|morning)\b", re.I)
+# Asking to book in so many words: "I'd like to book my son in", "can I make an appointment
+# for my wife?", "please book me for needling".
+_BOOKING_REQUEST = re.compile(
+    r"\b(i'?d like to|i would like to|i want to|i wanna|can i|could i|may i|i need to|i'?d love to|please|pls"
+    r"|how (do|can) i|let me|help me|want to|like to)\s+(book|make an? (appointment|appt)|schedule an? (appointment|appt|visit)"
+    r"|set up an? (appointment|appt|visit)|get an? (appointment|appt))\b|\bbook (me|him|her|us|them|my \w+)( \w+)? in\b",
+    re.I)
 # Asking how serious a symptom is, or whether it will pass: medical advice, which the bot
 # does not give (it says so and points to a doctor, a pharmacist or Health Link).
 _HOW_SERIOUS = re.compile(
@@ -427,6 +434,9 @@ class ConditionStatementResolver(GraphComponent):
             "after_treatment_intents": ["faq_soreness_after", "faq_aftercare"],
             # asking how serious a symptom is, or whether it will pass (_HOW_SERIOUS)
             "how_serious_intent": "faq_medical_advice",
+            # a message that asks to book in so many words (_BOOKING_REQUEST), with a
+            # condition named or not
+            "booking_intent": "request_booking",
             # a body part alone is a complaint only with one of these words
             "complaint_words": [
                 "pain", "painful", "sore", "soreness", "ache", "aches", "aching", "achy", "hurt",
@@ -473,6 +483,9 @@ class ConditionStatementResolver(GraphComponent):
         for message in messages:
             intent = message.get(INTENT) or {}
             name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
+            if name in (target, *self._weak) and _BOOKING_REQUEST.search(message.get(TEXT) or ""):
+                self._book(message, confidence)
+                continue
             if _HOW_SERIOUS.search(message.get(TEXT) or ""):
                 # "my back has ached for three weeks, is that something serious?" asks how
                 # serious a symptom is: the answer says the bot can't tell and who can
@@ -489,9 +502,18 @@ class ConditionStatementResolver(GraphComponent):
                 continue
             if name != target and name not in self._weak and confidence >= self.config["prefer_entity_below"]:
                 continue
+            if _BOOKING_REQUEST.search(message.get(TEXT) or ""):
+                self._book(message, confidence)
+                continue
             # (the classifier's own unsure "ask_condition" is made sure too)
             _choose_intent(message, target, max(confidence, float(self.config["assigned_confidence"])))
         return messages
+
+    def _book(self, message: Message, confidence: float) -> None:
+        """"Can I make an appointment for my wife? She keeps getting headaches": the patient
+        asks to book; the condition is what the visit is for."""
+        _choose_intent(message, self.config["booking_intent"],
+                       max(confidence, float(self.config["assigned_confidence"])))
 
 
 @DefaultV1Recipe.register(
