@@ -483,7 +483,9 @@ class ConditionStatementResolver(GraphComponent):
         for message in messages:
             intent = message.get(INTENT) or {}
             name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
-            if name in (target, *self._weak) and _BOOKING_REQUEST.search(message.get(TEXT) or ""):
+            # (not when the classifier says out of scope: "can I book a massage" may ask for
+            # a service the page does not offer)
+            if name == target and _BOOKING_REQUEST.search(message.get(TEXT) or ""):
                 self._book(message, confidence)
                 continue
             if _HOW_SERIOUS.search(message.get(TEXT) or ""):
