@@ -23,8 +23,13 @@ MAX_WORDS = 8  # a follow-up is short; a long message stands on its own
 # him too", "my daughter gets them too, she's 16, would it help her as well?"
 MAX_WORDS_REFERRING_BACK = 16
 MAX_WORDS_CONTINUED = 12  # a follow-up of _CONTINUATIONS (below)
-_REFERS_BACK = re.compile(r"\b(too|as well|also|the same|same thing|same problem|same issue"
-                          r"|him|her|them|those|that one|this one)\b", re.I)
+CONTINUED_BELOW = 0.8  # ... that the classifier alone is less sure of than this, except
+_DECISIVE = frozenset({"faq_ims"})  # "how is that different from dry needling?" after IMS
+# (said of a person or of the condition: "also" and "too" alone start new topics as often:
+# "do you also sell gift certificates?", "can I bring my dog with me too?")
+_REFERS_BACK = re.compile(r"\b(the same|same thing|same problem|same issue)\b"
+                          r"|\b(him|her|them|us)\s+(too|as well|also)\b"
+                          r"|\b(gets?|has|have|had)\s+(it|that|them|those|this)\s+(too|as well)\b", re.I)
 UNSURE_ANSWER = 0.5  # below this, a short answered message may take its answer from context
 UNSURE_INTENTS = frozenset({"nlu_fallback", "out_of_scope", "unclear"})
 CONFIDENT = 0.6
@@ -119,17 +124,23 @@ _CONTINUATIONS: tuple[tuple[frozenset[str], frozenset[str], re.Pattern[str], str
      "faq_how_it_works"),
 )
 _CONTINUED_OWN = frozenset().union(*(own for _, own, _, _ in _CONTINUATIONS))
+# Words of a question of its own, not a continuation: "anything I should bring to my first
+# session?", "how long is a treatment plan?", "how many sessions would I need to do for it
+# to work?"
+_NOT_CONTINUED = re.compile(r"\b(bring|wear|before|plan|how many|cost|price|book)\b", re.I)
 
 
 async def _continued(parse: dict[str, Any], previous: str, reparse: Reparse) -> Optional[dict[str, Any]]:
     """``parse`` answered as a follow-up of _CONTINUATIONS, or None."""
-    own, _ = _intent(parse)
+    own, confidence = _intent(parse)
     text = parse.get("text") or ""
     words = re.findall(r"\w+", text)
     # the rows' words refer back themselves: "and once it's done, anything I need to do?"
-    if own not in _CONTINUED_OWN or not words or len(words) > MAX_WORDS_CONTINUED:
+    if own not in _CONTINUED_OWN or not words or len(words) > MAX_WORDS_CONTINUED \
+            or _NOT_CONTINUED.search(text):
         return None
-    rows = [row for row in _CONTINUATIONS if own in row[1] and row[2].search(text)]
+    rows = [row for row in _CONTINUATIONS if own in row[1] and row[2].search(text)
+            and (confidence < CONTINUED_BELOW or row[3] in _DECISIVE)]
     if not rows:
         return None
     before, _ = _intent(await reparse(previous))
