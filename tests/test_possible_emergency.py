@@ -120,6 +120,16 @@ async def test_the_pipeline_keeps_what_it_understood(nlu_agent: Any) -> None:
     assert "answer_after" not in parsed["triage"]
 
 
+async def test_a_message_first_read_as_soreness_after_needling_gets_the_emergency_reply_alone(
+        nlu_agent: Any) -> None:
+    """The classifier read it as soreness after needling (the "after"); ConditionStatementResolver
+    made it a back-pain statement, which may follow an alarm; the first reading decides: a
+    collapsed lung after needling can feel like soreness (dev round 8's wording)."""
+    parsed = await nlu_agent.parse_message("the ache in my low back won't stop after long days seeding")
+    assert parsed["intent"]["name"] == "red_flag_emergency"
+    assert "answer_after" not in parsed["triage"]
+
+
 def test_earlier_red_flag_looks_only_at_this_session() -> None:
     class FakeTracker:
         def __init__(self, events: list[dict[str, Any]]) -> None:

@@ -335,11 +335,13 @@ def test_what_a_message_names_decides_between_close_answers(nlu_agent: Any, text
 def test_a_rare_typo_of_the_training_data_is_read_as_the_word_it_misspells() -> None:
     from clinic_assistant.triage.spelling import Speller
 
-    counts = {"needling": 475, "neeedling": 1, "traps": 2, "trap": 3, "session": 40, "sesion": 1}
+    counts = {"needling": 475, "neeedling": 1, "session": 40, "sesion": 1, "physio": 30, "physios": 2,
+              "fibro": 20, "fibros": 2}
     speller = Speller(counts, counts=counts, rare_typos=True)
     assert speller.correct_word("neeedling") == "needling"
     assert speller.correct_word("sesion") == "session"
-    assert speller.correct_word("traps") == "traps"  # its neighbour is not much more frequent
+    assert speller.correct_word("fibros") == "fibros"  # 10 times as frequent: read as written
+    assert speller.correct_word("physios") == "physios"  # 15 times, under 20: kept too
     # the triage's speller leaves the lexicon's own words alone
     assert Speller(counts, counts=counts).correct_word("neeedling") == "neeedling"
 
@@ -362,3 +364,30 @@ def test_the_previous_topic_breaks_a_near_tie() -> None:
                                        {"name": "faq_hours", "confidence": 0.2}]}
     apart["intent"] = {"name": "faq_availability", "confidence": 0.45}
     assert asyncio.run(with_context(apart, "what are your hours", hours)) == apart
+
+
+@pytest.mark.parametrize("text, not_answer", [
+    # soreness after a treatment, said without the words "session" or "needling"
+    ("my shoulder is sore since you worked on it yesterday", "condition/chronic muscle pain"),
+    ("is it normal for my neck to still be sore 2 days later?", "condition/chronic muscle pain"),
+    # how serious, about the treatment: not medical advice
+    ("is it serious if I get a bruise from the needles?", "faq_medical_advice"),
+    # not asking to book
+    ("I don't want to book yet, just wondering if it helps my sciatica", "request_booking"),
+    ("do I need to book for my knee or can I walk in?", "request_booking"),
+])
+def test_the_close_answer_rules_leave_other_questions_alone(nlu_agent: Any, text: str, not_answer: str) -> None:
+    assert answer_key(parse(nlu_agent, text)) != not_answer
+
+
+def test_also_and_too_alone_do_not_make_a_long_message_a_follow_up() -> None:
+    import asyncio
+
+    from clinic_assistant.clinic.context import with_context
+
+    sciatica = {"entity": "condition", "value": "sciatica and nerve pain"}
+    together = _reread(_parsed("", "ask_condition", 1.0, [sciatica]))
+    for text in ("my wife also wants to know if you sell orthotics or braces",
+                 "can I bring my dog with me too when I come for the first visit"):
+        own = _parsed(text, "out_of_scope", 0.7)
+        assert asyncio.run(with_context(own, "does needling help sciatica?", together)) == own

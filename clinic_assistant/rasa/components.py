@@ -24,6 +24,12 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from clinic_assistant.clinic.answers import POSSIBLE_EMERGENCY_INTENT, answers_after_alarm
 
 
+# Answers about how a patient feels or what to do after needling: never after an
+# emergency reply (clinic_assistant/clinic/answers.py, FAQ_AFTER_ALARM)
+_AFTER_NEEDLING = frozenset({"faq_soreness_after", "faq_aftercare"})
+# The classifier's intent of a message whose intent ConditionStatementResolver changed.
+READ_FIRST_AS = "read_first_as"
+
 # The patient's own words, kept on the message when PatientTextGuard rewrites the text
 # that the rest of the pipeline sees.
 ORIGINAL_TEXT = "original_text"
@@ -200,7 +206,11 @@ class RedFlagTriage(GraphComponent):
                 continue
             understood = message.get(INTENT) or {}
             answer_after = None
-            if assessment.answer_may_follow and answers_after_alarm(understood.get("name")):
+            # a message the classifier read as soreness or care after needling keeps the
+            # emergency reply alone, also when ConditionStatementResolver chose another
+            # answer for it (its intent before that is kept under READ_FIRST_AS)
+            if assessment.answer_may_follow and answers_after_alarm(understood.get("name")) \
+                    and message.get(READ_FIRST_AS) not in _AFTER_NEEDLING:
                 # The classifier alone raised the alarm on a question or statement the bot
                 # understood: the emergency reply first, then that answer.
                 answer_after = {"name": understood["name"],
@@ -378,25 +388,36 @@ class ClinicSpeller(GraphComponent):
 
 
 # A treatment, or the time after one, named in a message ("sore after my session", "the
-# day after", "is that normal afterwards?"): soreness or aftercare after needling.
+# day after", "since you worked on it", "is that normal?"): soreness or aftercare after
+# needling, which the after-treatment rule leaves alone.
 _TREATMENT_WORDS = re.compile(
-    r"\b(needl\w*|sessions?|treatments?|treated|appointments?|appts?|visits?|physio\w*|ims|therapy"
-    r"|therapist|massage|acupuncture)\b|\bafter(wards?)?\W*$|\bafter (it|that|this|them)\b"
-    r"|\b(day|night|morning) after\b|\bnext (day|morning)\b", re.I)
+    r"\b(needl\w*|sessions?|treatments?|treated|tx|appointments?|appts?|visits?|physio\w*|ims|therap\w*"
+    r"|massage\w*|acupunctur\w*|poked|pins|worked on|came in|seeing|saw (you|the|my)|normal|later"
+    r"|since (you|i came|i was in|i saw)|advil|ibuprofen|tylenol|ice|heat)\b"
+    r"|\bafter(wards?)?\W*$|\bafter(wards?)?[.,!?]|\bafter (it|that|this|them)\b"
+    r"|\b(day|night|morning) after\b|\bnext (day|morning)\b|\b\d+ days? (later|after)\b", re.I)
 # Asking to book in so many words: "I'd like to book my son in", "can I make an appointment
-# for my wife?", "please book me for needling".
+# for my wife?", "please book me for needling". Not "I don't want to book yet", "do I need
+# to book or can I walk in", "can I book if I'm pregnant" (_NOT_BOOKING).
 _BOOKING_REQUEST = re.compile(
-    r"\b(i'?d like to|i would like to|i want to|i wanna|can i|could i|may i|i need to|i'?d love to|please|pls"
-    r"|how (do|can) i|let me|help me|want to|like to)\s+(book|make an? (appointment|appt)|schedule an? (appointment|appt|visit)"
+    r"\b(i'?d like to|i would like to|i want to|i wanna|can i|could i|may i|i'?d love to|please|pls"
+    r"|how (do|can) i|let me|help me)\s+(book|make an? (appointment|appt)|schedule an? (appointment|appt|visit)"
     r"|set up an? (appointment|appt|visit)|get an? (appointment|appt))\b|\bbook (me|him|her|us|them|my \w+)( \w+)? in\b",
     re.I)
+_NOT_BOOKING = re.compile(r"n't|\bnot\b|\bif\b|\bwithout\b|\bwalk.?in|\bneed to\b|\bbefore\b|\buntil\b", re.I)
 # Asking how serious a symptom is, or whether it will pass: medical advice, which the bot
-# does not give (it says so and points to a doctor, a pharmacist or Health Link).
+# does not give (it says so and points to a doctor, a pharmacist or Health Link). Only
+# with a symptom or condition named and no treatment (_TREATMENT_WORDS): "is it serious
+# if I get a bruise from the needles?" is about safety, "I'm sore after my session, will
+# it go away on its own?" about soreness after needling.
 _HOW_SERIOUS = re.compile(
     r"\b(is|could|would|might)\s+(it|that|this)\s+(be\s+)?(something\s+)?(serious|worrying|concerning)\b"
-    r"|\b(it|that)'?s\s+something\s+serious\b|\bthink\s+(it|that)'?s\s+serious\b|\bis it bad that\b"
+    r"|\b(it|that)'?s\s+something\s+serious\b|\bis it bad that\b"
     r"|\bwill (it|that|this) (pass|go away|get better) on its own\b"
     r"|\bor will it pass\b", re.I)
+# A question about all the conditions that names one only to set it aside: "what else do
+# you treat besides sciatica?", "is it only for sports injuries?"
+_BESIDES = re.compile(r"\b(besides|other than|only|except|else|apart from|just for)\b", re.I)
 
 
 @DefaultV1Recipe.register(
@@ -437,6 +458,8 @@ class ConditionStatementResolver(GraphComponent):
             # a message that asks to book in so many words (_BOOKING_REQUEST), with a
             # condition named or not
             "booking_intent": "request_booking",
+            # what the patient asks for in so many words: never read as another answer
+            "keep_intents": ["request_booking", "request_human", "stop"],
             # a body part alone is a complaint only with one of these words
             "complaint_words": [
                 "pain", "painful", "sore", "soreness", "ache", "aches", "aching", "achy", "hurt",
@@ -453,6 +476,7 @@ class ConditionStatementResolver(GraphComponent):
         self._weak = set(config["weak_intents"])
         self._overview = set(config["overview_intents"])
         self._after_treatment = set(config["after_treatment_intents"])
+        self._keep = set(config["keep_intents"])
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -483,33 +507,40 @@ class ConditionStatementResolver(GraphComponent):
         for message in messages:
             intent = message.get(INTENT) or {}
             name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
+            if name:
+                message.set(READ_FIRST_AS, name)  # for RedFlagTriage, whatever is chosen below
+            text = (message.get(TEXT) or "").replace("\u2019", "'")  # a phone's curly apostrophe
             # (not when the classifier says out of scope: "can I book a massage" may ask for
             # a service the page does not offer)
-            if name == target and _BOOKING_REQUEST.search(message.get(TEXT) or ""):
+            if name == target and self._asks_to_book(text):
                 self._book(message, confidence)
                 continue
-            if _HOW_SERIOUS.search(message.get(TEXT) or ""):
+            if not self.names_a_condition(message):
+                continue
+            if name not in self._keep and _HOW_SERIOUS.search(text) and not _TREATMENT_WORDS.search(text):
                 # "my back has ached for three weeks, is that something serious?" asks how
                 # serious a symptom is: the answer says the bot can't tell and who can
                 _choose_intent(message, self.config["how_serious_intent"],
                                max(confidence, float(self.config["assigned_confidence"])))
                 continue
-            if not self.names_a_condition(message):
-                continue
-            if name in self._overview and self.one_listed_condition(message):
+            if name in self._overview and self.one_listed_condition(message) and not _BESIDES.search(text):
                 _choose_intent(message, target, confidence)
                 continue
-            if name in self._after_treatment and not _TREATMENT_WORDS.search(message.get(TEXT) or ""):
+            if name in self._after_treatment and not _TREATMENT_WORDS.search(text):
                 _choose_intent(message, target, max(confidence, float(self.config["assigned_confidence"])))
                 continue
             if name != target and name not in self._weak and confidence >= self.config["prefer_entity_below"]:
                 continue
-            if _BOOKING_REQUEST.search(message.get(TEXT) or ""):
+            if name not in self._weak and self._asks_to_book(text):
                 self._book(message, confidence)
                 continue
             # (the classifier's own unsure "ask_condition" is made sure too)
             _choose_intent(message, target, max(confidence, float(self.config["assigned_confidence"])))
         return messages
+
+    @staticmethod
+    def _asks_to_book(text: str) -> bool:
+        return bool(_BOOKING_REQUEST.search(text)) and not _NOT_BOOKING.search(text)
 
     def _book(self, message: Message, confidence: float) -> None:
         """"Can I make an appointment for my wife? She keeps getting headaches": the patient
