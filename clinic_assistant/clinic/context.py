@@ -53,9 +53,13 @@ def _carried(combined: dict[str, Any]) -> list[dict[str, Any]]:
             for e in combined.get("entities") or [] if e.get("entity") in CONDITION_ENTITIES]
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text)
+
+
 def _short_or_referring_back(text: str, limit: int = MAX_WORDS) -> bool:
     """Up to ``limit`` words, or up to MAX_WORDS_REFERRING_BACK with words that refer back."""
-    words = re.findall(r"\w+", text)
+    words = _words(text)
     if not words or text.startswith("/"):
         return False
     return len(words) <= limit or (len(words) <= MAX_WORDS_REFERRING_BACK and bool(_REFERS_BACK.search(text)))
@@ -88,7 +92,7 @@ def previous_user_text(events: Iterable[Any]) -> Optional[str]:
 def unsure_answer(parse: dict[str, Any]) -> bool:
     """A short message the classifier answers, but less than UNSURE_ANSWER sure."""
     name, confidence = _intent(parse)
-    words = re.findall(r"\w+", parse.get("text") or "")
+    words = _words(parse.get("text") or "")
     return (bool(words) and len(words) <= MAX_WORDS and confidence < UNSURE_ANSWER
             and _answers(name) and not (parse.get("text") or "").startswith("/"))
 
@@ -134,7 +138,7 @@ async def _continued(parse: dict[str, Any], previous: str, reparse: Reparse) -> 
     """``parse`` answered as a follow-up of _CONTINUATIONS, or None."""
     own, confidence = _intent(parse)
     text = parse.get("text") or ""
-    words = re.findall(r"\w+", text)
+    words = _words(text)
     # the rows' words refer back themselves: "and once it's done, anything I need to do?"
     if own not in _CONTINUED_OWN or not words or len(words) > MAX_WORDS_CONTINUED \
             or _NOT_CONTINUED.search(text):
@@ -249,7 +253,7 @@ async def without_acknowledgement(parse: dict[str, Any], reparse: Reparse) -> di
     if not match or match.end() == 0 or text.startswith("/"):
         return parse
     rest = text[match.end():]
-    if len(re.findall(r"\w+", rest)) < MIN_REST_WORDS:
+    if len(_words(rest)) < MIN_REST_WORDS:
         return parse
     name, confidence = _intent(parse)
     if name.startswith("red_flag"):

@@ -22,6 +22,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from clinic_assistant.clinic.answers import POSSIBLE_EMERGENCY_INTENT, answers_after_alarm
+from clinic_assistant.triage.spelling import plain_apostrophes
 
 
 # Answers about how a patient feels or what to do after needling: never after an
@@ -509,7 +510,7 @@ class ConditionStatementResolver(GraphComponent):
             name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
             if name:
                 message.set(READ_FIRST_AS, name)  # for RedFlagTriage, whatever is chosen below
-            text = (message.get(TEXT) or "").replace("\u2019", "'")  # a phone's curly apostrophe
+            text = plain_apostrophes(message.get(TEXT) or "")
             # (not when the classifier says out of scope: "can I book a massage" may ask for
             # a service the page does not offer)
             if name == target and self._asks_to_book(text):
@@ -521,13 +522,13 @@ class ConditionStatementResolver(GraphComponent):
                 # "my back has ached for three weeks, is that something serious?" asks how
                 # serious a symptom is: the answer says the bot can't tell and who can
                 _choose_intent(message, self.config["how_serious_intent"],
-                               max(confidence, float(self.config["assigned_confidence"])))
+                               self._sure(confidence))
                 continue
             if name in self._overview and self.one_listed_condition(message) and not _BESIDES.search(text):
                 _choose_intent(message, target, confidence)
                 continue
             if name in self._after_treatment and not _TREATMENT_WORDS.search(text):
-                _choose_intent(message, target, max(confidence, float(self.config["assigned_confidence"])))
+                _choose_intent(message, target, self._sure(confidence))
                 continue
             if name != target and name not in self._weak and confidence >= self.config["prefer_entity_below"]:
                 continue
@@ -535,8 +536,12 @@ class ConditionStatementResolver(GraphComponent):
                 self._book(message, confidence)
                 continue
             # (the classifier's own unsure "ask_condition" is made sure too)
-            _choose_intent(message, target, max(confidence, float(self.config["assigned_confidence"])))
+            _choose_intent(message, target, self._sure(confidence))
         return messages
+
+    def _sure(self, confidence: float) -> float:
+        """The confidence of an answer this component chooses."""
+        return max(confidence, float(self.config["assigned_confidence"]))
 
     @staticmethod
     def _asks_to_book(text: str) -> bool:
@@ -546,7 +551,7 @@ class ConditionStatementResolver(GraphComponent):
         """"Can I make an appointment for my wife? She keeps getting headaches": the patient
         asks to book; the condition is what the visit is for."""
         _choose_intent(message, self.config["booking_intent"],
-                       max(confidence, float(self.config["assigned_confidence"])))
+                       self._sure(confidence))
 
 
 @DefaultV1Recipe.register(

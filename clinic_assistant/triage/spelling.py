@@ -69,14 +69,26 @@ _WORD = re.compile(r"[a-z]+")
 _ENGLISH_MIN_COUNT = 10_000  # below this, the frequency list holds many misspellings
 
 
-def normalise(text: str) -> str:
-    """Lower-case, plain apostrophes, shortcuts spelled out."""
-    text = text.lower()
+def plain_apostrophes(text: str) -> str:
+    """A phone's curly apostrophe (and its look-alikes) as a straight one."""
     for apostrophe in ("\u2019", "\u2018", "`", "\u00b4", "\u02bc"):
         text = text.replace(apostrophe, "'")
+    return text
+
+
+def normalise(text: str) -> str:
+    """Lower-case, plain apostrophes, shortcuts spelled out."""
+    text = plain_apostrophes(text.lower())
     for pattern, repl in _SHORTHAND_RE:
         text = pattern.sub(repl, text)
     return text
+
+
+def _plausible(word: str, term: str) -> bool:
+    """Whether ``term`` may be what ``word`` misspells: a typo rarely changes the first
+    letter ("shoveling" is not "shivering"), and in 4 letters only a swap ("pian" ->
+    "pain") is close enough."""
+    return term[0] == word[0] and (len(word) != 4 or sorted(term) == sorted(word))
 
 
 RARE_COUNT = 2  # see Speller(rare_typos=True)
@@ -106,33 +118,24 @@ class Speller:
     def correct_word(self, word: str) -> str:
         if len(word) < 4 or word in self._english:
             return word
-        if word in self._lexicon:
-            if not self._rare_typos or self._counts.get(word, 0) > RARE_COUNT:
-                return word
-            if word not in self._cache:
-                self._cache[word] = self._rare_lookup(word)
-            return self._cache[word]
+        if word in self._lexicon and (not self._rare_typos or self._counts.get(word, 0) > RARE_COUNT):
+            return word
         if word not in self._cache:
-            self._cache[word] = self._lookup(word)
+            self._cache[word] = self._rare_lookup(word) if word in self._lexicon else self._lookup(word)
         return self._cache[word]
 
     def _rare_lookup(self, word: str) -> str:
         """A rare vocabulary word's much more frequent neighbour one edit away, or itself."""
         own = self._counts.get(word, 1)
         suggestions = self._symspell.lookup(word, Verbosity.ALL, max_edit_distance=1)
-        terms = [s for s in suggestions if s.term != word and s.term[0] == word[0]
+        terms = [s for s in suggestions if s.term != word and _plausible(word, s.term)
                  and s.count >= RARE_FACTOR * own and s.term.isalpha()]
-        if len(word) == 4:
-            terms = [s for s in terms if sorted(s.term) == sorted(word)]
         return max(terms, key=lambda s: s.count).term if terms else word
 
     def _lookup(self, word: str) -> str:
         distance = 2 if len(word) >= 10 else 1
         suggestions = self._symspell.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance)
-        # a typo rarely changes the first letter ("shoveling" is not "shivering")
-        terms = [s.term for s in suggestions if s.term[0] == word[0]]
-        if len(word) == 4:  # 4 letters: only a swap ("pian" -> "pain"), nothing looser
-            terms = [t for t in terms if sorted(t) == sorted(word)]
+        terms = [s.term for s in suggestions if _plausible(word, s.term)]
         return terms[0] if terms else word
 
     def correct(self, text: str) -> str:
