@@ -27,9 +27,12 @@ CONTINUED_BELOW = 0.8  # ... that the classifier alone is less sure of than this
 _DECISIVE = frozenset({"faq_ims"})  # "how is that different from dry needling?" after IMS
 # (said of a person or of the condition: "also" and "too" alone start new topics as often:
 # "do you also sell gift certificates?", "can I bring my dog with me too?")
+# ... or with a possessive whose noun is left out, the previous message's: "and my
+# sister's? she clenches hers at night", "what about my husband's, he drives truck too"
 _REFERS_BACK = re.compile(r"\b(the same|same thing|same problem|same issue)\b"
                           r"|\b(him|her|them|us)\s+(too|as well|also)\b"
-                          r"|\b(gets?|has|have|had)\s+(it|that|them|those|this)\s+(too|as well)\b", re.I)
+                          r"|\b(gets?|has|have|had)\s+(it|that|them|those|this)\s+(too|as well)\b"
+                          r"|\b(my|his|her|our|their)\s+\w+['’]s\b(?!\s*\w)|\b(hers|theirs)\b", re.I)
 UNSURE_ANSWER = 0.5  # below this, a short answered message may take its answer from context
 UNSURE_INTENTS = frozenset({"nlu_fallback", "out_of_scope", "unclear"})
 CONFIDENT = 0.6

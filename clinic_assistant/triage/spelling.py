@@ -110,7 +110,10 @@ class Speller:
         self._counts = dict(counts or {})
         self._rare_typos = rare_typos
         self._symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
-        for word in self._lexicon:
+        # in a fixed order: SymSpell returns equally close, equally frequent words in the
+        # order they were added, and a set's order changes with each process's string
+        # hashing ("replacd" was "replaced" in one run and "replace" in the next)
+        for word in sorted(self._lexicon):
             self._symspell.create_dictionary_entry(word, self._counts.get(word, 1))
         self._english = english_words()
         self._cache: dict[str, str] = {}
@@ -135,12 +138,21 @@ class Speller:
     def _lookup(self, word: str) -> str:
         distance = 2 if len(word) >= 10 else 1
         suggestions = self._symspell.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance)
-        terms = [s.term for s in suggestions if _plausible(word, s.term)]
-        return terms[0] if terms else word
+        terms = [s for s in suggestions if _plausible(word, s.term)]
+        if not terms:
+            return word
+        # equally close and equally frequent: the word with a letter left out ("replacd"
+        # is "replaced", not "replace"), then the first in alphabetical order
+        return min(terms, key=lambda s: (-s.count, not _left_out_one(word, s.term), s.term)).term
 
     def correct(self, text: str) -> str:
         """``text`` (already normalised) with misspelled lexicon words corrected."""
         return _WORD.sub(lambda m: self.correct_word(m.group(0)), text)
+
+
+def _left_out_one(typed: str, word: str) -> bool:
+    """Whether ``typed`` is ``word`` with one letter left out."""
+    return len(word) == len(typed) + 1 and any(word[:i] + word[i + 1:] == typed for i in range(len(word)))
 
 
 @lru_cache(maxsize=1)
