@@ -73,9 +73,11 @@ def needs_context(parse: dict[str, Any]) -> bool:
     condition without naming one ("would it help that?"); longer when it says it refers
     back ("my dad has the same thing, would it work for him too")."""
     name, _ = _intent(parse)
-    if not _short_or_referring_back(parse.get("text") or ""):
-        return False
-    return name in UNSURE_INTENTS or (name == CONDITION_INTENT and not _names_condition(parse))
+    text = parse.get("text") or ""
+    if name == CONDITION_INTENT and not _names_condition(parse):
+        # about a condition without naming one: alone it could only get "not on our list"
+        return _short_or_referring_back(text, MAX_WORDS_REFERRING_BACK)
+    return name in UNSURE_INTENTS and _short_or_referring_back(text)
 
 
 def previous_user_text(events: Iterable[Any]) -> Optional[str]:
@@ -112,7 +114,7 @@ def _answers(name: str) -> bool:
 # "for how long usually?" after it asks how long the soreness lasts.
 _CONTINUATIONS: tuple[tuple[frozenset[str], frozenset[str], re.Pattern[str], str], ...] = (
     (frozenset({"faq_ims"}), frozenset({"faq_what_is_dry_needling", "faq_how_it_works"}),
-     re.compile(r"\b(same|different|differ|difference|compare[sd]?|vs|versus)\b", re.I), "faq_ims"),
+     re.compile(r"\b(same|similar|alike|different|differ|difference|compare[sd]?|vs|versus)\b", re.I), "faq_ims"),
     (frozenset({"faq_soreness_after", "faq_session_what_happens", "faq_aftercare"}),
      frozenset({"faq_medical_advice", "faq_number_of_sessions", "faq_session_what_happens"}),
      re.compile(r"\b(do|doing)\b.*\b(for|about|with) (it|that|this|them)\b"
@@ -186,9 +188,15 @@ async def with_context(parse: dict[str, Any], previous: Optional[str], reparse: 
     if own == CONDITION_INTENT:
         # "and how many sessions for that?": the condition is the previous message's
         carried = _carried(combined)
-        if not carried:
+        if carried:
+            resolved["entities"] = list(parse.get("entities") or []) + carried
+        elif name.startswith("faq_") and confidence >= CONFIDENT:
+            # no condition to carry, and read together it is another answer: "mine's
+            # through work, with sun life" after a question about insurance
+            resolved["intent"] = dict(combined["intent"])
+            resolved["intent_ranking"] = combined.get("intent_ranking") or [combined["intent"]]
+        else:
             return parse
-        resolved["entities"] = list(parse.get("entities") or []) + carried
     else:
         if name in UNSURE_INTENTS or confidence < CONFIDENT:
             return parse
@@ -208,8 +216,9 @@ async def _unsure_with_context(parse: dict[str, Any], previous: str, reparse: Re
     name, confidence = _intent(combined)
     if confidence < CONFIDENT or not _answers(name) or name == own:
         return parse
-    if _intent(await reparse(previous))[0] == name and not _nearly_tied(parse, name):
-        return parse  # the previous message's own answer again
+    if _intent(await reparse(previous))[0] == name and not _nearly_tied(parse, name) \
+            and not _REFERS_BACK.search(parse.get("text") or ""):
+        return parse  # the previous message's own answer again, unless it says it refers back
     resolved = {**parse, "intent": dict(combined["intent"]),
                 "intent_ranking": combined.get("intent_ranking") or [combined["intent"]],
                 "context": {"previous": previous}}
