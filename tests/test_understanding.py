@@ -326,6 +326,8 @@ def test_how_after_what_it_helps_asks_how_it_works(follow_up: str, expected: str
     # asking to book in so many words is a booking, whatever the visit is for
     ("Can I make an appointment for my daughter? Her jaw clicks all the time", "request_booking"),
     ("I'd like to book my dad in for his sciatica", "request_booking"),
+    ("ok can I book for Thursday then?", "request_booking"),  # read as availability
+    ("do you have anything Thursday?", "faq_availability"),
     # dry needling compared with acupuncture, said with "it" (offering acupuncture is out of scope)
     ("is it kind of like acupuncture?", "faq_what_is_dry_needling"),
     ("do you do acupuncture", "out_of_scope"),

@@ -403,7 +403,8 @@ _TREATMENT_WORDS = re.compile(
 _BOOKING_REQUEST = re.compile(
     r"\b(i'?d like to|i would like to|i want to|i wanna|can i|could i|may i|i'?d love to|please|pls"
     r"|how (do|can) i|let me|help me)\s+(book|make an? (appointment|appt)|schedule an? (appointment|appt|visit)"
-    r"|set up an? (appointment|appt|visit)|get an? (appointment|appt))\b|\bbook (me|him|her|us|them|my \w+)( \w+)? in\b",
+    r"|set up an? (appointment|appt|visit)|get an? (appointment|appt))\b|\bbook (me|him|her|us|them|my \w+)( \w+)? in\b"
+    r"|^\W*(?:(?:ok|okay|yes|yeah|sure|great|perfect|then|just|please|pls)\W+)*book (me|us|him|her)\b",
     re.I)
 _NOT_BOOKING = re.compile(r"n't|\bnot\b|\bif\b|\bwithout\b|\bwalk.?in|\bneed to\b|\bbefore\b|\buntil\b", re.I)
 # Asking how serious a symptom is, or whether it will pass: medical advice, which the bot
@@ -444,6 +445,9 @@ class ConditionStatementResolver(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {
             "condition_intent": "ask_condition",
+            # "ok can I book for Thursday then?": asked in so many words (_BOOKING_REQUEST),
+            # a booking, not what is free
+            "availability_intent": "faq_availability",
             "prefer_entity_below": 0.6,
             "assigned_confidence": 0.9,
             "weak_intents": ["out_of_scope", "unclear", "nlu_fallback"],
@@ -513,7 +517,7 @@ class ConditionStatementResolver(GraphComponent):
             text = plain_apostrophes(message.get(TEXT) or "")
             # (not when the classifier says out of scope: "can I book a massage" may ask for
             # a service the page does not offer)
-            if name == target and self._asks_to_book(text):
+            if name in (target, self.config["availability_intent"]) and self._asks_to_book(text):
                 self._book(message, confidence)
                 continue
             if not self.names_a_condition(message):
