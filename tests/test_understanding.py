@@ -461,6 +461,21 @@ def test_a_person_with_the_same_thing_gets_the_previous_answer_again() -> None:
     assert asyncio.run(with_context(soon, previous, together)) == soon
 
 
+def test_a_sure_out_of_scope_follow_up_is_not_read_with_the_previous_topic() -> None:
+    """Read together, the previous topic dominates: "do you also sell running shoes?"
+    after a hamstring question got the sports-injury answer (dev13, 6 such)."""
+    import asyncio
+
+    from clinic_assistant.clinic.context import with_context
+
+    injury = _reread(_parsed("", "ask_condition", 0.9, [{"entity": "condition", "value": "sports injury"}]))
+    shoes = _parsed("do you also sell running shoes?", "out_of_scope", 0.99)
+    assert asyncio.run(with_context(shoes, "do you treat a pulled hamstring?", injury)) == shoes
+    hours = _reread(_parsed("", "faq_hours", 0.9))
+    weekends = _parsed("and weekends?", "out_of_scope", 0.5)  # unsure: read together
+    assert answer_key(asyncio.run(with_context(weekends, "what are your hours", hours))) == "faq_hours"
+
+
 def test_similar_after_a_question_about_ims_asks_about_ims() -> None:
     import asyncio
 

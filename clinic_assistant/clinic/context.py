@@ -36,6 +36,7 @@ _REFERS_BACK = re.compile(r"\b(the same|same thing|same problem|same issue)\b"
 UNSURE_ANSWER = 0.5  # below this, a short answered message may take its answer from context
 UNSURE_INTENTS = frozenset({"nlu_fallback", "out_of_scope", "unclear"})
 CONFIDENT = 0.6
+OUT_OF_SCOPE_STANDS = 0.8  # an out-of-scope reading this sure is not re-read with context
 CONDITION_ENTITIES = ("condition", "other_condition", "body_part")
 
 Reparse = Callable[[str], Awaitable[dict[str, Any]]]
@@ -72,11 +73,13 @@ def needs_context(parse: dict[str, Any]) -> bool:
     """A short message that alone is declined ("and weekends?"), or that asks about a
     condition without naming one ("would it help that?"); longer when it says it refers
     back ("my dad has the same thing, would it work for him too")."""
-    name, _ = _intent(parse)
+    name, confidence = _intent(parse)
     text = parse.get("text") or ""
     if name == CONDITION_INTENT and not _names_condition(parse):
         # about a condition without naming one: alone it could only get "not on our list"
         return _short_or_referring_back(text, MAX_WORDS_REFERRING_BACK)
+    if name == "out_of_scope" and confidence >= OUT_OF_SCOPE_STANDS:
+        return False  # "do you also sell running shoes?" after a sports injury
     return name in UNSURE_INTENTS and _short_or_referring_back(text)
 
 
