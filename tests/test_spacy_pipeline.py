@@ -56,6 +56,8 @@ def entities(nlp: Any, text: str) -> set[tuple[str, str]]:
         ("my traps feel knotted every evening", "chronic muscle pain"),
         ("my hip flexors are strained again", "sports injury"),
         ("she rolled her ankle at practice", "sports injury"),
+        ("he strained his hip flexor in net", "sports injury"),  # dev13: a strained joint
+        ("I tore my left achilles", "sports injury"),
         ("golfer's elbow from the range", "sports injury"),
         ("same for his shoulder strain?", "sports injury"),
         ("I had my ACL reconstructed in august", "post-surgical rehabilitation"),
