@@ -328,6 +328,12 @@ def test_how_after_what_it_helps_asks_how_it_works(follow_up: str, expected: str
     ("I'd like to book my dad in for his sciatica", "request_booking"),
     ("ok can I book for Thursday then?", "request_booking"),  # read as availability
     ("do you have anything Thursday?", "faq_availability"),
+    # a day or a time of day is about the hours, unless it asks what is free then
+    ("do you take saturday appointments?", "faq_hours"),
+    ("any chance of evening appointments after 5?", "faq_hours"),
+    ("do you have any openings saturday morning?", "faq_availability"),
+    ("how soon could I get in?", "faq_availability"),  # read as a booking request
+    ("can I book in, how soon could you see me?", "request_booking"),
     # dry needling compared with acupuncture, said with "it" (offering acupuncture is out of scope)
     ("is it kind of like acupuncture?", "faq_what_is_dry_needling"),
     ("do you do acupuncture", "out_of_scope"),

@@ -407,6 +407,22 @@ _BOOKING_REQUEST = re.compile(
     r"|^\W*(?:(?:ok|okay|yes|yeah|sure|great|perfect|then|just|please|pls)\W+)*book (me|us|him|her)\b",
     re.I)
 _NOT_BOOKING = re.compile(r"n't|\bnot\b|\bif\b|\bwithout\b|\bwalk.?in|\bneed to\b|\bbefore\b|\buntil\b", re.I)
+# Asking how soon, which is what is free ("how soon could I get in?"), not asking to book.
+_HOW_SOON = re.compile(r"\bhow (soon|quickly|fast)\b|\bhow long (until|till|til|before|is the wait|of a wait)\b"
+                       r"|\bearliest\b|\bnext (available|opening|spot)\b", re.I)
+# Asking about a day or a time of day ("do you take Saturday appointments?", "anything
+# before 8 in the morning?"): when the clinic is open, the hours answer, unless it asks
+# what is free then or with whom (_ASKS_WHAT_IS_FREE: "do you have anything tuesday
+# afternoon?", "what about this thursday around 5?").
+_ASKS_WHEN_OPEN = re.compile(
+    r"\b(mon|tues|wednes|thurs|fri|satur|sun)days?\b|\bweekends?\b"
+    r"|\b(mornings?|evenings?|afternoons?|nights?|lunch ?(hour|time|break)?|after work|after school|before work)\b"
+    r"|\b(early|late)\b|\b(before|after|past|by) \d|\d ?(am|pm|a\.m\.|p\.m\.|o'?clock)\b", re.I)
+_ASKS_WHAT_IS_FREE = re.compile(
+    r"\bopenings?\b|\bavailab|\bfree\b|\bspots?\b|\bslots?\b|\bwait|\bsoon\b|\bearliest\b|\bnext\b"
+    r"|\bwho\b|\bworking\b|\bphysio|\btherapist|\bget in\b|\bfit (me|him|her|us) in\b|\bcancell?ations?\b"
+    r"|\bthis week\b|\btomorrow\b|\btoday\b|\btonight\b|\b(anything|something|room|space)\b"
+    r"|\b(this|next|coming) (mon|tues|wednes|thurs|fri|satur|sun)day\b", re.I)
 # Asking how serious a symptom is, or whether it will pass: medical advice, which the bot
 # does not give (it says so and points to a doctor, a pharmacist or Health Link). Only
 # with a symptom or condition named and no treatment (_TREATMENT_WORDS): "is it serious
@@ -448,6 +464,9 @@ class ConditionStatementResolver(GraphComponent):
             # "ok can I book for Thursday then?": asked in so many words (_BOOKING_REQUEST),
             # a booking, not what is free
             "availability_intent": "faq_availability",
+            # ... and one that asks about a day or a time of day, not what is free then
+            # (_ASKS_WHEN_OPEN), is about the hours
+            "hours_intent": "faq_hours",
             "prefer_entity_below": 0.6,
             "assigned_confidence": 0.9,
             "weak_intents": ["out_of_scope", "unclear", "nlu_fallback"],
@@ -519,6 +538,13 @@ class ConditionStatementResolver(GraphComponent):
             # a service the page does not offer)
             if name in (target, self.config["availability_intent"]) and self._asks_to_book(text):
                 self._book(message, confidence)
+                continue
+            if name == self.config["availability_intent"] and _ASKS_WHEN_OPEN.search(text) \
+                    and not _ASKS_WHAT_IS_FREE.search(text):
+                _choose_intent(message, self.config["hours_intent"], confidence)
+                continue
+            if name == self.config["booking_intent"] and _HOW_SOON.search(text) and not self._asks_to_book(text):
+                _choose_intent(message, self.config["availability_intent"], confidence)
                 continue
             if not self.names_a_condition(message):
                 continue
