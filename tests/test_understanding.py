@@ -333,6 +333,10 @@ def test_how_after_what_it_helps_asks_how_it_works(follow_up: str, expected: str
     ("any chance of evening appointments after 5?", "faq_hours"),
     ("do you have any openings saturday morning?", "faq_availability"),
     ("how soon could I get in?", "faq_availability"),  # read as a booking request
+    # whether it is safe given a condition not on the page: personal medical advice
+    ("are they safe if I'm pregnant", "faq_medical_advice"),
+    ("my wife is pregnant, is it ok for her?", "faq_medical_advice"),
+    ("can needling help my arthritis?", "condition/unlisted"),
     ("can I book in, how soon could you see me?", "request_booking"),
     # dry needling compared with acupuncture, said with "it" (offering acupuncture is out of scope)
     ("is it kind of like acupuncture?", "faq_what_is_dry_needling"),

@@ -407,6 +407,11 @@ _BOOKING_REQUEST = re.compile(
     r"|^\W*(?:(?:ok|okay|yes|yeah|sure|great|perfect|then|just|please|pls)\W+)*book (me|us|him|her)\b",
     re.I)
 _NOT_BOOKING = re.compile(r"n't|\bnot\b|\bif\b|\bwithout\b|\bwalk.?in|\bneed to\b|\bbefore\b|\buntil\b", re.I)
+# Asking whether needling is safe given a condition that is not on the page ("is it ok
+# while I'm breastfeeding?", "are they safe if I'm pregnant?", "is it safe with my
+# pacemaker?"): personal medical advice, not whether it would help that condition.
+_SAFE_GIVEN = re.compile(r"\b(safe|unsafe|risky|risk|dangerous|harm\w*)\b"
+                         r"|\b(ok|okay|alright|all right|fine)\b.*\b(while|if|when|during|since|with|for (me|her|him|them|us))\b", re.I)
 # Asking how soon, which is what is free ("how soon could I get in?"), not asking to book.
 _HOW_SOON = re.compile(r"\bhow (soon|quickly|fast)\b|\bhow long (until|till|til|before|is the wait|of a wait)\b"
                        r"|\bearliest\b|\bnext (available|opening|spot)\b", re.I)
@@ -526,6 +531,12 @@ class ConditionStatementResolver(GraphComponent):
         listed = {e.get("value") for e in entities if e.get("entity") == "condition"}
         return len(listed) == 1 and not any(e.get("entity") == "other_condition" for e in entities)
 
+    @staticmethod
+    def only_unlisted_conditions(message: Message) -> bool:
+        """A condition that is not on the page is named, and none that is."""
+        kinds = {e.get("entity") for e in message.get(ENTITIES) or []}
+        return "other_condition" in kinds and "condition" not in kinds
+
     def process(self, messages: List[Message]) -> List[Message]:
         target = self.config["condition_intent"]
         for message in messages:
@@ -553,6 +564,9 @@ class ConditionStatementResolver(GraphComponent):
                 # serious a symptom is: the answer says the bot can't tell and who can
                 _choose_intent(message, self.config["how_serious_intent"],
                                self._sure(confidence))
+                continue
+            if name not in self._keep and self.only_unlisted_conditions(message) and _SAFE_GIVEN.search(text):
+                _choose_intent(message, self.config["how_serious_intent"], self._sure(confidence))
                 continue
             if name in self._overview and self.one_listed_condition(message) and not _BESIDES.search(text):
                 _choose_intent(message, target, confidence)
