@@ -327,6 +327,8 @@ def test_how_after_what_it_helps_asks_how_it_works(follow_up: str, expected: str
     ("Can I make an appointment for my daughter? Her jaw clicks all the time", "request_booking"),
     ("I'd like to book my dad in for his sciatica", "request_booking"),
     ("ok can I book for Thursday then?", "request_booking"),  # read as availability
+    ("ok how do I get in", "request_booking"),  # read as contact details
+    ("how do I get in touch with the clinic", "faq_contact"),
     ("do you have anything Thursday?", "faq_availability"),
     # a day or a time of day is about the hours, unless it asks what is free then
     ("do you take saturday appointments?", "faq_hours"),

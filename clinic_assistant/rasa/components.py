@@ -398,13 +398,15 @@ _TREATMENT_WORDS = re.compile(
     r"|\bafter(wards?)?\W*$|\bafter(wards?)?[.,!?]|\bafter (it|that|this|them)\b"
     r"|\b(day|night|morning) after\b|\bnext (day|morning)\b|\b\d+ days? (later|after)\b", re.I)
 # Asking to book in so many words: "I'd like to book my son in", "can I make an appointment
-# for my wife?", "please book me for needling". Not "I don't want to book yet", "do I need
-# to book or can I walk in", "can I book if I'm pregnant" (_NOT_BOOKING).
+# for my wife?", "please book me for needling", "ok how do I get in?" (not "get in touch").
+# Not "I don't want to book yet", "do I need to book or can I walk in", "can I book if I'm
+# pregnant" (_NOT_BOOKING).
 _BOOKING_REQUEST = re.compile(
     r"\b(i'?d like to|i would like to|i want to|i wanna|can i|could i|may i|i'?d love to|please|pls"
     r"|how (do|can) i|let me|help me)\s+(book|make an? (appointment|appt)|schedule an? (appointment|appt|visit)"
     r"|set up an? (appointment|appt|visit)|get an? (appointment|appt))\b|\bbook (me|him|her|us|them|my \w+)( \w+)? in\b"
-    r"|^\W*(?:(?:ok|okay|yes|yeah|sure|great|perfect|then|just|please|pls)\W+)*book (me|us|him|her)\b",
+    r"|^\W*(?:(?:ok|okay|yes|yeah|sure|great|perfect|then|just|please|pls)\W+)*book (me|us|him|her)\b"
+    r"|\bhow (do|can|would) (i|we) get (in|seen)\b(?!\s+touch|\s+(to|the|at) (the )?(building|door|parking|lot|clinic))",
     re.I)
 _NOT_BOOKING = re.compile(r"n't|\bnot\b|\bif\b|\bwithout\b|\bwalk.?in|\bneed to\b|\bbefore\b|\buntil\b", re.I)
 # Asking whether needling is safe given a condition that is not on the page ("is it ok
@@ -469,6 +471,7 @@ class ConditionStatementResolver(GraphComponent):
             # "ok can I book for Thursday then?": asked in so many words (_BOOKING_REQUEST),
             # a booking, not what is free
             "availability_intent": "faq_availability",
+            "contact_intent": "faq_contact",  # "ok how do I get in?": to book, not a phone number
             # ... and one that asks about a day or a time of day, not what is free then
             # (_ASKS_WHEN_OPEN), is about the hours
             "hours_intent": "faq_hours",
@@ -547,7 +550,8 @@ class ConditionStatementResolver(GraphComponent):
             text = plain_apostrophes(message.get(TEXT) or "")
             # (not when the classifier says out of scope: "can I book a massage" may ask for
             # a service the page does not offer)
-            if name in (target, self.config["availability_intent"]) and self._asks_to_book(text):
+            if name in (target, self.config["availability_intent"], self.config["contact_intent"]) \
+                    and self._asks_to_book(text):
                 self._book(message, confidence)
                 continue
             if name == self.config["availability_intent"] and _ASKS_WHEN_OPEN.search(text) \
