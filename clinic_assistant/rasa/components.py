@@ -303,9 +303,13 @@ _SHORTCUTS = {
     "sry": "sorry", "nvm": "never mind", "tho": "though", "wrk": "work", "wk": "week",
     "wks": "weeks", "wknd": "weekend", "wkend": "weekend", "tues": "tuesday",
     "thurs": "thursday", "probs": "probably", "msg": "message", "txt": "text", "yr": "year",
-    "yrs": "years", "info": "information",
+    "yrs": "years", "info": "information", "thnx": "thanks", "thnks": "thanks", "thks": "thanks",
+    "thanx": "thanks", "tnx": "thanks", "mths": "months", "mnths": "months", "sched": "schedule",
 }
 _TEXT_WORD = re.compile(r"[A-Za-z][A-Za-z']*")
+_VOWELS = frozenset("aeiouy")
+_CONSONANT_RUN = re.compile(r"[b-df-hj-np-tv-xz]{5}")
+UNCLEAR_INTENT = "unclear"
 
 
 @DefaultV1Recipe.register(
@@ -330,8 +334,11 @@ class ClinicSpeller(GraphComponent):
                  vocabulary: Dict[Text, int]) -> None:
         from clinic_assistant.triage.spelling import Speller
 
+        from clinic_assistant.triage.spelling import english_words
+
         self._storage, self._resource = model_storage, resource
         self._speller = Speller(vocabulary, counts=vocabulary, rare_typos=True)
+        self._known = set(vocabulary) | english_words() | set(_SHORTCUTS)
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -380,11 +387,23 @@ class ClinicSpeller(GraphComponent):
 
         return _TEXT_WORD.sub(fix, text)
 
+    def keyboard_mash(self, text: str) -> bool:
+        """Up to three words, every one unknown (not in the vocabulary, not common English)
+        and shaped like no word: 4+ letters without a vowel, or 5 consonants in a row
+        ("jkfdjkfd", "asdfgh"). Such a message gets the "could you say it another way?"
+        answer (``unclear``), not the classifier's guess from its character n-grams
+        ("jsdhfjsdk" was "yes")."""
+        words = [w.lower() for w in _TEXT_WORD.findall(text)]
+        if not words or len(words) > 3 or any(c.isdigit() for c in text):
+            return False
+        return all(w not in self._known and len(w) >= 4
+                   and (not _VOWELS.intersection(w) or _CONSONANT_RUN.search(w) is not None) for w in words)
+
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             text = message.get(TEXT)
             if text and not text.startswith("/"):
-                message.set(TEXT, self.correct(text))
+                message.set(TEXT, f"/{UNCLEAR_INTENT}" if self.keyboard_mash(text) else self.correct(text))
         return messages
 
 
