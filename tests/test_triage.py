@@ -169,27 +169,6 @@ def test_the_classifier_is_not_asked_about_a_denial_or_a_short_message(triage: T
 
 
 @pytest.mark.parametrize("text", [
-    # follow-ups from a blind dev round (dev2, dev10): sent to 911 for their first word
-    "and gout in my big toe?",
-    "and how bad do the needles feel going in?",
-    "and my sister's? she clenches hers at night",
-])
-def test_a_follow_ups_opening_and_is_no_evidence_of_an_emergency(triage: Triage, text: str) -> None:
-    assert triage.classifier is not None
-    assert triage.classifier.score(text) < triage.classifier.threshold
-    assert triage.assess(text).tier is None
-
-
-@pytest.mark.parametrize("text", [
-    "and now the bleeding from the gash on his head won't stop",
-    "so my face went droopy on one side and my words are slurred",
-    "ok and then it felt like someone swung a bat at my skull from behind and now im throwing up",
-])
-def test_an_emergency_told_as_a_follow_up_is_still_caught(triage: Triage, text: str) -> None:
-    assert triage.assess(text).tier == "911"
-
-
-@pytest.mark.parametrize("text", [
     "my dad has had sciatica down his right leg since he retired from the rigs",
     "my husband has sciatica on his left side and it's been nagging him since the spring",
 ])

@@ -15,27 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import re
-
 import numpy as np
 
 MAX_ADDED_FALSE_ALARMS = 0.015
 THRESHOLDS = [round(0.05 + 0.01 * i, 2) for i in range(91)]  # 0.05 .. 0.95
 NEVER = 1.01  # a threshold no probability reaches
-
-# A follow-up's opening conjunction ("and my sister's? she clenches hers at night", "so
-# what about...") says that the message continues the conversation, nothing about
-# urgency. The emergencies the classifier learns from chain their symptoms with "and"
-# (the word's weight is the largest of any word's), so a leading "and" alone scored a
-# follow-up urgent ("and gout in my big toe?" 0.27 -> 0.88). The classifier scores a
-# message without it (and without an "ok" / "oh" before it). Training is unchanged.
-_OPENING = re.compile(r"^(?:(?:ok|okay|oh)[\s,]+)?(?:(?:and|also|plus|so|but)\b[\s,.!-]*)+",
-                      re.IGNORECASE)
-
-
-def without_opening(text: str) -> str:
-    """The text without a follow-up's opening "and" / "also" / "so" / "but" (_OPENING)."""
-    return _OPENING.sub("", text.strip()) or text
 
 
 @dataclass
@@ -47,17 +31,17 @@ class ClassifierModel:
     _fast: "FastScorer | None" = None
 
     def urgency(self, texts: list[str]) -> np.ndarray:
-        return self.pipeline.predict_proba([without_opening(t) for t in texts])[:, 1]
+        return self.pipeline.predict_proba(texts)[:, 1]
 
     def score(self, text: str) -> float:
         """P(urgent) for one text, as ``urgency`` computes it, in ~0.1 ms instead of ~1 ms
         (sklearn's per-call overhead dominates for one short message)."""
         if self._fast is None:
             self._fast = FastScorer(self.pipeline)
-        return self._fast(without_opening(text))
+        return self._fast(text)
 
     def category(self, text: str) -> str:
-        return str(self.categories.predict([without_opening(text)])[0])
+        return str(self.categories.predict([text])[0])
 
 
 class FastScorer:
