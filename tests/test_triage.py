@@ -151,7 +151,6 @@ def test_the_decision_names_its_evidence(triage: Triage) -> None:
 @pytest.mark.parametrize("text", [
     # sentences the rules miss and the classifier catches (a reviewer's, dev_round3/8.yml)
     "bleeding like a faucet from the gash on his head",
-    "it felt like someone swung a bat at my skull from behind and now im throwing up",
     "the numbness in my hand started in my pinky and over 4 days it's spread up my whole arm",
 ])
 def test_the_classifier_is_a_second_opinion_at_911(triage: Triage, text: str) -> None:
@@ -166,6 +165,20 @@ def test_the_classifier_is_not_asked_about_a_denial_or_a_short_message(triage: T
     assert triage.classifier_score(triage.rules.analyse(
         "I don't have any chest pain or shortness of breath")) == 0.0
     assert triage.classifier_score(triage.rules.analyse("nope not right now")) == 0.0
+
+
+@pytest.mark.parametrize("text", [
+    # a reviewer's follow-ups (2026-12-05); the first two only the classifier caught, for
+    # their "and" (scored without it, as tried that day, they were missed): now the rules
+    "and his speech is a bit off",
+    "and he threw up twice after the fall",
+    "and my arms go heavy when I mow the lawn",  # the classifier, 0.63 (0.13 without "and")
+    # a reviewer's (dev_round3/8.yml) that only the classifier caught: vomiting after a
+    # blow is now a rule too
+    "it felt like someone swung a bat at my skull from behind and now im throwing up",
+])
+def test_an_emergency_told_as_a_follow_up_is_caught(triage: Triage, text: str) -> None:
+    assert triage.assess(text).tier == "911"
 
 
 @pytest.mark.parametrize("text", [
