@@ -181,6 +181,31 @@ def test_an_emergency_told_as_a_follow_up_is_caught(triage: Triage, text: str) -
     assert triage.assess(text).tier == "911"
 
 
+@pytest.mark.parametrize("text, tier", [
+    # a reviewer's typos (2026-12-05) with two equally good corrections, the first of
+    # which is no red flag ("cheet": "cheek" or "chest"): every reading is checked
+    ("getting cheet pain when i walk fast", "911"),
+    ("been out of bereath all day", "911"),
+    ("something stuck in my throat, cant stallow it and cant get air", "911"),
+    ("the bliod wont stop, soaking through towels", "911"),
+    ("my dad cant fainish a sentence without stopping for air", "911"),
+    ("thoughts of eading it all", "crisis"),
+])
+def test_a_typo_read_either_way_is_caught_if_either_reading_is_a_red_flag(
+        triage: Triage, text: str, tier: str) -> None:
+    assert triage.assess(text).tier == tier
+
+
+def test_the_speller_offers_every_equally_good_reading() -> None:
+    from clinic_assistant.triage.spelling import Speller
+
+    speller = Speller(["cheek", "chest", "pain"])
+    assert sorted(speller.options("cheet")) == ["cheek", "chest"]
+    assert speller.correct("cheet pain") == speller.options("cheet")[0] + " pain"
+    assert speller.alternatives("cheet pain") == [speller.options("cheet")[1] + " pain"]
+    assert speller.alternatives("chest pain") == []
+
+
 @pytest.mark.parametrize("text", [
     "my dad has had sciatica down his right leg since he retired from the rigs",
     "my husband has sciatica on his left side and it's been nagging him since the spring",

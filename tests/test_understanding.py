@@ -377,6 +377,17 @@ def test_the_speller_corrects_the_same_way_in_every_process() -> None:
     assert outputs == {"had my knee replaced"}
 
 
+def test_keyboard_mash_is_unclear_and_texting_is_not() -> None:
+    from clinic_assistant.rasa.components import ClinicSpeller
+
+    speller = ClinicSpeller({}, None, None, {"needling": 40, "physio": 30})  # type: ignore[arg-type]
+    for text in ("jkfdjkfd", "jsdhfjsdk", "asdfgh lkjhg"):
+        assert speller.keyboard_mash(text), text
+    for text in ("thnx", "k thx", "wknd hrs?", "needling", "nedling", "ok", "hmm", "pfft 2", "tmj pain",
+                 "bonjour", "no sé", "where is the clinic"):
+        assert not speller.keyboard_mash(text), text
+
+
 def test_the_previous_topic_breaks_a_near_tie() -> None:
     import asyncio
 

@@ -160,10 +160,23 @@ class RuleLayer:
         return self.speller.correct(normalise(text))
 
     def analyse(self, text: str) -> RuleAnalysis:
+        """The rules' reading of ``text``. A misspelled word with several equally good
+        corrections ("cheet": "cheek" or "chest") is read each way; the first reading
+        with a red flag counts, else the speller's own first choice."""
+        normalised = normalise(text)
+        analysis = self._analyse(self.speller.correct(normalised))
+        if analysis.findings:
+            return analysis
+        for other in self.speller.alternatives(normalised):
+            alternative = self._analyse(other)
+            if alternative.findings:
+                return alternative
+        return analysis
+
+    def _analyse(self, corrected: str) -> RuleAnalysis:
         from spacy.tokens import Span
         from spacy.util import filter_spans
 
-        corrected = self.prepare(text)
         doc = self.nlp(corrected)
         lemmas = {t.lemma_ for t in doc}
         matches = [m for required, matcher in self._matchers

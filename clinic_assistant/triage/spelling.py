@@ -116,16 +116,40 @@ class Speller:
         for word in sorted(self._lexicon):
             self._symspell.create_dictionary_entry(word, self._counts.get(word, 1))
         self._english = english_words()
-        self._cache: dict[str, str] = {}
+        self._cache: dict[str, list[str]] = {}
 
     def correct_word(self, word: str) -> str:
+        return self.options(word)[0]
+
+    def options(self, word: str) -> list[str]:
+        """The word's equally good readings, the one ``correct_word`` takes first: "cheet"
+        is "cheek" or "chest" (one edit each, equally frequent); most words have one."""
         if len(word) < 4 or word in self._english:
-            return word
+            return [word]
         if word in self._lexicon and (not self._rare_typos or self._counts.get(word, 0) > RARE_COUNT):
-            return word
+            return [word]
         if word not in self._cache:
-            self._cache[word] = self._rare_lookup(word) if word in self._lexicon else self._lookup(word)
+            self._cache[word] = [self._rare_lookup(word)] if word in self._lexicon else self._lookup(word)
         return self._cache[word]
+
+    def alternatives(self, text: str, limit: int = 8) -> list[str]:
+        """``text`` (normalised) corrected as ``correct`` does, but with another of one
+        word's equally good readings (``options``), one variant per such reading, at most
+        ``limit``: the red-flag check reads them all ("getting cheet pain when I walk" is
+        "cheek pain" and "chest pain")."""
+        matches = list(_WORD.finditer(text))
+        choices = [self.options(m.group(0)) for m in matches]
+        variants: list[str] = []
+        for i, options in enumerate(choices):
+            for other in options[1:]:
+                pieces, last = [], 0
+                for j, match in enumerate(matches):
+                    pieces += [text[last:match.start()], other if j == i else choices[j][0]]
+                    last = match.end()
+                variants.append("".join(pieces) + text[last:])
+                if len(variants) >= limit:
+                    return variants
+        return variants
 
     def _rare_lookup(self, word: str) -> str:
         """A rare vocabulary word's much more frequent neighbour one edit away, or itself."""
@@ -135,15 +159,17 @@ class Speller:
                  and s.count >= RARE_FACTOR * own and s.term.isalpha()]
         return max(terms, key=lambda s: s.count).term if terms else word
 
-    def _lookup(self, word: str) -> str:
+    def _lookup(self, word: str) -> list[str]:
         distance = 2 if len(word) >= 10 else 1
         suggestions = self._symspell.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance)
         terms = [s for s in suggestions if _plausible(word, s.term)]
         if not terms:
-            return word
-        # equally close and equally frequent: the word with a letter left out ("replacd"
-        # is "replaced", not "replace"), then the first in alphabetical order
-        return min(terms, key=lambda s: (-s.count, not _left_out_one(word, s.term), s.term)).term
+            return [word]
+        # the most frequent of the closest; equally frequent, first the word with a letter
+        # left out ("replacd" is "replaced", not "replace"), then in alphabetical order
+        best = max(s.count for s in terms)
+        return [s.term for s in sorted((s for s in terms if s.count == best),
+                                       key=lambda s: (not _left_out_one(word, s.term), s.term))]
 
     def correct(self, text: str) -> str:
         """``text`` (already normalised) with misspelled lexicon words corrected."""
