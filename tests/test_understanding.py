@@ -328,6 +328,8 @@ def test_how_after_what_it_helps_asks_how_it_works(follow_up: str, expected: str
     ("I'd like to book my dad in for his sciatica", "request_booking"),
     ("ok can I book for Thursday then?", "request_booking"),  # read as availability
     ("ok how do I get in", "request_booking"),  # read as contact details
+    # a second question after "or" is not left unanswered by the booking form
+    ("can i book a weekend appointment or are you only open weekdays?", "faq_hours"),
     ("how do I get in touch with the clinic", "faq_contact"),
     ("do you have anything Thursday?", "faq_availability"),
     # a day or a time of day is about the hours, unless it asks what is free then
@@ -435,6 +437,11 @@ def test_a_possessive_without_its_noun_refers_back() -> None:
     assert answer_key(asyncio.run(with_context(sister, "can needling help tmj", together))) == "condition/TMJ dysfunction"
     named = _parsed("my sister's knee has been sore since she fell off her bike", "out_of_scope", 0.6)
     assert asyncio.run(with_context(named, "can needling help tmj", together)) == named
+    # an unsure reading of 9+ words refers back only with such words (helper-74: the
+    # sister's message above is carried by "hers" as well)
+    husband = _parsed("and my husband's? he grinds all night long at the camp", "out_of_scope", 0.5)
+    assert answer_key(asyncio.run(with_context(husband, "can needling help tmj", together))) \
+        == "condition/TMJ dysfunction"
 
 
 def test_a_condition_question_naming_none_takes_the_previous_condition_up_to_16_words() -> None:
@@ -509,6 +516,26 @@ def test_similar_after_a_question_about_ims_asks_about_ims() -> None:
 
     own = _parsed("is it similar to dry needling then?", "faq_what_is_dry_needling", 0.93)
     assert answer_key(asyncio.run(with_context(own, "my physio mentioned IMS, what is that", reparse))) == "faq_ims"
+
+
+def test_what_stands_alone_is_not_given_the_previous_answer() -> None:
+    """A reviewer's (helper-74): a disease the lexicon does not know, a longer message with
+    nothing that points back, and "the same" said of something else than the condition."""
+    import asyncio
+
+    from clinic_assistant.clinic.context import with_context
+
+    fibro = _reread(_parsed("", "ask_condition", 1.0, [{"entity": "condition", "value": "fibromyalgia"}]))
+    price = _reread(_parsed("", "faq_price", 0.95))
+    for text in ("what about Sever's disease, my daughter is 10 and plays soccer",
+                 "what about costochondritis?",
+                 "my daughter is ten and her feet are flat and she plays soccer every day"):
+        own = _parsed(text, "ask_condition", 0.9)
+        assert asyncio.run(with_context(own, "is fibro one of them", fibro)) == own, text
+        assert asyncio.run(with_context(own, "how much does a session cost", price)) == own, text
+    tmj = _reread(_parsed("", "ask_condition", 0.95, [{"entity": "condition", "value": "TMJ dysfunction"}]))
+    therapist = _parsed("will I see the same therapist each visit", "faq_availability", 0.45)
+    assert asyncio.run(with_context(therapist, "do you treat tmj?", tmj)) == therapist
 
 
 def test_also_and_too_alone_do_not_make_a_long_message_a_follow_up() -> None:

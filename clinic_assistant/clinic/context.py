@@ -29,10 +29,13 @@ _DECISIVE = frozenset({"faq_ims"})  # "how is that different from dry needling?"
 # "do you also sell gift certificates?", "can I bring my dog with me too?")
 # ... or with a possessive whose noun is left out, the previous message's: "and my
 # sister's? she clenches hers at night", "what about my husband's, he drives truck too"
-_REFERS_BACK = re.compile(r"\b(the same|same thing|same problem|same issue)\b"
+_REFERS_BACK = re.compile(r"\bthe (exact |very )?same\b(?=\W*$|\W*[,.!?]|\s+(as|for|with|here|too|again|thing|problem|issue|pain|condition)\b)"
+                          r"|\b(same thing|same problem|same issue)\b"
                           r"|\b(him|her|them|us)\s+(too|as well|also)\b"
                           r"|\b(gets?|has|have|had)\s+(it|that|them|those|this)\s+(too|as well)\b"
                           r"|\b(my|his|her|our|their)\s+\w+['’]s\b(?!\s*\w)|\b(hers|theirs)\b", re.I)
+_POINTS_BACK = re.compile(r"\b(it|that|this|those|them|mine|hers|theirs)\b", re.I)
+_NAMES_A_DISEASE = re.compile(r"\b(disease|syndrome|disorder|\w+(itis|osis|algia|pathy))\b", re.I)
 UNSURE_ANSWER = 0.5  # below this, a short answered message may take its answer from context
 UNSURE_INTENTS = frozenset({"nlu_fallback", "out_of_scope", "unclear"})
 CONFIDENT = 0.6
@@ -76,8 +79,14 @@ def needs_context(parse: dict[str, Any]) -> bool:
     name, confidence = _intent(parse)
     text = parse.get("text") or ""
     if name == CONDITION_INTENT and not _names_condition(parse):
-        # about a condition without naming one: alone it could only get "not on our list"
-        return _short_or_referring_back(text, MAX_WORDS_REFERRING_BACK)
+        # about a condition without naming one: alone it could only get "not on our list";
+        # longer than MAX_WORDS, only with a word that points back ("my mom has it, she's
+        # had it for about ten years"); never when it names a disease the lexicon does not
+        # know ("what about Sever's disease?", "costochondritis")
+        if _NAMES_A_DISEASE.search(text):
+            return False
+        return _short_or_referring_back(text) or (
+            _short_or_referring_back(text, MAX_WORDS_REFERRING_BACK) and bool(_POINTS_BACK.search(text)))
     if name == "out_of_scope" and confidence >= OUT_OF_SCOPE_STANDS:
         return False  # "do you also sell running shoes?" after a sports injury
     return name in UNSURE_INTENTS and _short_or_referring_back(text)
@@ -117,7 +126,7 @@ def _answers(name: str) -> bool:
 # "for how long usually?" after it asks how long the soreness lasts.
 _CONTINUATIONS: tuple[tuple[frozenset[str], frozenset[str], re.Pattern[str], str], ...] = (
     (frozenset({"faq_ims"}), frozenset({"faq_what_is_dry_needling", "faq_how_it_works"}),
-     re.compile(r"\b(same|similar|alike|different|differ|difference|compare[sd]?|vs|versus)\b", re.I), "faq_ims"),
+     re.compile(r"\b(same|similar to|alike|different|differ|difference|compare[sd]?|vs|versus)\b", re.I), "faq_ims"),
     (frozenset({"faq_soreness_after", "faq_session_what_happens", "faq_aftercare"}),
      frozenset({"faq_medical_advice", "faq_number_of_sessions", "faq_session_what_happens"}),
      re.compile(r"\b(do|doing)\b.*\b(for|about|with) (it|that|this|them)\b"

@@ -428,6 +428,9 @@ _BOOKING_REQUEST = re.compile(
     r"|\bhow (do|can|would) (i|we) get (in|seen)\b(?!\s+touch|\s+(to|the|at) (the )?(building|door|parking|lot|clinic))",
     re.I)
 _NOT_BOOKING = re.compile(r"n't|\bnot\b|\bif\b|\bwithout\b|\bwalk.?in|\bneed to\b|\bbefore\b|\buntil\b", re.I)
+# ... nor, for a message the classifier read as another answer, with a second question
+# after "or": "can I book a weekend appointment or are you only open weekdays?"
+_SECOND_QUESTION = re.compile(r"\bor (are|do|is|does|can|will|would) (you|they|it|there)\b", re.I)
 # Asking whether needling is safe given a condition that is not on the page ("is it ok
 # while I'm breastfeeding?", "are they safe if I'm pregnant?", "is it safe with my
 # pacemaker?"): personal medical advice, not whether it would help that condition.
@@ -569,8 +572,8 @@ class ConditionStatementResolver(GraphComponent):
             text = plain_apostrophes(message.get(TEXT) or "")
             # (not when the classifier says out of scope: "can I book a massage" may ask for
             # a service the page does not offer)
-            if name in (target, self.config["availability_intent"], self.config["contact_intent"]) \
-                    and self._asks_to_book(text):
+            if (name == target or name in (self.config["availability_intent"], self.config["contact_intent"])
+                    and not _SECOND_QUESTION.search(text)) and self._asks_to_book(text):
                 self._book(message, confidence)
                 continue
             if name == self.config["availability_intent"] and _ASKS_WHEN_OPEN.search(text) \
