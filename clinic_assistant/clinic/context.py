@@ -193,50 +193,51 @@ async def with_context(parse: dict[str, Any], previous: Optional[str], reparse: 
         return continued
     if not needs_context(parse):
         return await _unsure_with_context(parse, previous, reparse) if unsure_answer(parse) else parse
-    combined = await reparse(f"{previous.rstrip(' ?.!')}, {parse.get('text') or ''}")
+    combined = await _read_together(parse, previous, reparse)
     name, confidence = _intent(combined)
     own, _ = _intent(parse)
-    resolved = dict(parse)
     if own == CONDITION_INTENT:
         # "and how many sessions for that?": the condition is the previous message's
         carried = _carried(combined)
         if carried:
-            resolved["entities"] = list(parse.get("entities") or []) + carried
-        elif name.startswith("faq_") and confidence >= CONFIDENT:
+            return {**parse, "entities": list(parse.get("entities") or []) + carried,
+                    "context": {"previous": previous}}
+        if name.startswith("faq_") and confidence >= CONFIDENT:
             # no condition to carry, and read together it is another answer: "mine's
             # through work, with sun life" after a question about insurance
-            resolved["intent"] = dict(combined["intent"])
-            resolved["intent_ranking"] = combined.get("intent_ranking") or [combined["intent"]]
-        else:
-            return parse
-    else:
-        if name in UNSURE_INTENTS or confidence < CONFIDENT:
-            return parse
-        if not (name.startswith("faq_") or name == CONDITION_INTENT):
-            return parse
-        resolved["intent"] = dict(combined["intent"])
-        resolved["intent_ranking"] = combined.get("intent_ranking") or [combined["intent"]]
-        if name == CONDITION_INTENT and not _names_condition(parse):
-            resolved["entities"] = list(parse.get("entities") or []) + _carried(combined)
-    resolved["context"] = {"previous": previous}
+            return _answered_as(parse, combined, previous)
+        return parse
+    if confidence < CONFIDENT or not _answers(name):
+        return parse
+    return _answered_as(parse, combined, previous)
+
+
+async def _read_together(parse: dict[str, Any], previous: str, reparse: Reparse) -> dict[str, Any]:
+    """The previous message and this one, read as one."""
+    return await reparse(f"{previous.rstrip(' ?.!')}, {parse.get('text') or ''}")
+
+
+def _answered_as(parse: dict[str, Any], combined: dict[str, Any], previous: str) -> dict[str, Any]:
+    """``parse`` with the answer of the two messages read together, and the previous
+    message's condition when the answer is a condition this message does not name."""
+    resolved = {**parse, "intent": dict(combined["intent"]),
+                "intent_ranking": combined.get("intent_ranking") or [combined["intent"]],
+                "context": {"previous": previous}}
+    if _intent(combined)[0] == CONDITION_INTENT and not _names_condition(parse):
+        resolved["entities"] = list(parse.get("entities") or []) + _carried(combined)
     return resolved
 
 
 async def _unsure_with_context(parse: dict[str, Any], previous: str, reparse: Reparse) -> dict[str, Any]:
     own, _ = _intent(parse)
-    combined = await reparse(f"{previous.rstrip(' ?.!')}, {parse.get('text') or ''}")
+    combined = await _read_together(parse, previous, reparse)
     name, confidence = _intent(combined)
     if confidence < CONFIDENT or not _answers(name) or name == own:
         return parse
     if _intent(await reparse(previous))[0] == name and not _nearly_tied(parse, name) \
             and not _REFERS_BACK.search(parse.get("text") or ""):
         return parse  # the previous message's own answer again, unless it says it refers back
-    resolved = {**parse, "intent": dict(combined["intent"]),
-                "intent_ranking": combined.get("intent_ranking") or [combined["intent"]],
-                "context": {"previous": previous}}
-    if name == CONDITION_INTENT and not _names_condition(parse):
-        resolved["entities"] = list(parse.get("entities") or []) + _carried(combined)
-    return resolved
+    return _answered_as(parse, combined, previous)
 
 
 TIE = 0.05  # "same on saturday?": hours 0.31, availability 0.31, out of scope 0.30

@@ -332,9 +332,7 @@ class ClinicSpeller(GraphComponent):
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  vocabulary: Dict[Text, int]) -> None:
-        from clinic_assistant.triage.spelling import Speller
-
-        from clinic_assistant.triage.spelling import english_words
+        from clinic_assistant.triage.spelling import Speller, english_words
 
         self._storage, self._resource = model_storage, resource
         self._speller = Speller(vocabulary, counts=vocabulary, rare_typos=True)
@@ -585,13 +583,12 @@ class ConditionStatementResolver(GraphComponent):
                 continue
             if not self.names_a_condition(message):
                 continue
-            if name not in self._keep and _HOW_SERIOUS.search(text) and not _TREATMENT_WORDS.search(text):
+            if name not in self._keep and (
+                    _HOW_SERIOUS.search(text) and not _TREATMENT_WORDS.search(text)
+                    or self.only_unlisted_conditions(message) and _SAFE_GIVEN.search(text)):
                 # "my back has ached for three weeks, is that something serious?" asks how
-                # serious a symptom is: the answer says the bot can't tell and who can
-                _choose_intent(message, self.config["how_serious_intent"],
-                               self._sure(confidence))
-                continue
-            if name not in self._keep and self.only_unlisted_conditions(message) and _SAFE_GIVEN.search(text):
+                # serious a symptom is, "are they safe if I'm pregnant?" whether it suits
+                # them: the answer says the bot can't tell and who can
                 _choose_intent(message, self.config["how_serious_intent"], self._sure(confidence))
                 continue
             if name in self._overview and self.one_listed_condition(message) and not _BESIDES.search(text):

@@ -163,11 +163,10 @@ class RuleLayer:
         """The rules' reading of ``text``. A misspelled word with several equally good
         corrections ("cheet": "cheek" or "chest") is read each way; the first reading
         with a red flag counts, else the speller's own first choice."""
-        normalised = normalise(text)
-        analysis = self._analyse(self.speller.correct(normalised))
+        analysis = self._analyse(self.prepare(text))
         if analysis.findings:
             return analysis
-        for other in self.speller.alternatives(normalised):
+        for other in self.speller.alternatives(normalise(text)):
             alternative = self._analyse(other)
             if alternative.findings:
                 return alternative
